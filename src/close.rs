@@ -1,0 +1,146 @@
+//! Close codes, connection states, and the record of why a connection ended.
+
+use std::fmt;
+
+/// A WebSocket close status code (RFC 6455 §7.4).
+///
+/// Any `u16` converts into a `CloseCode`; whether it may be *sent* is checked by
+/// [`CloseCode::is_sendable`] when you disconnect with it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CloseCode(pub u16);
+
+impl CloseCode {
+    /// 1000: the purpose of the connection was fulfilled.
+    pub const NORMAL: CloseCode = CloseCode(1000);
+    /// 1001: the endpoint is going away (the default of `disconnect`).
+    pub const GOING_AWAY: CloseCode = CloseCode(1001);
+    /// 1002: protocol error.
+    pub const PROTOCOL_ERROR: CloseCode = CloseCode(1002);
+    /// 1003: a data type the endpoint cannot accept.
+    pub const UNSUPPORTED_DATA: CloseCode = CloseCode(1003);
+    /// 1005: no code was present in the peer's Close frame. Never sent on the wire.
+    pub const NO_STATUS: CloseCode = CloseCode(1005);
+    /// 1006: the connection ended without a Close frame. Never sent on the wire.
+    pub const ABNORMAL: CloseCode = CloseCode(1006);
+    /// 1007: a text message was not valid UTF-8, or similar inconsistent data.
+    pub const INVALID_PAYLOAD: CloseCode = CloseCode(1007);
+    /// 1008: a message violated the endpoint's policy.
+    pub const POLICY_VIOLATION: CloseCode = CloseCode(1008);
+    /// 1009: a message was too big to process.
+    pub const MESSAGE_TOO_BIG: CloseCode = CloseCode(1009);
+    /// 1010: the client expected an extension the server did not negotiate.
+    pub const MANDATORY_EXTENSION: CloseCode = CloseCode(1010);
+    /// 1011: the endpoint hit an unexpected condition (used when the callback panics).
+    pub const INTERNAL_ERROR: CloseCode = CloseCode(1011);
+    /// 1012: the service is restarting.
+    pub const SERVICE_RESTART: CloseCode = CloseCode(1012);
+    /// 1013: try again later.
+    pub const TRY_AGAIN_LATER: CloseCode = CloseCode(1013);
+    /// 1014: a gateway received an invalid response.
+    pub const BAD_GATEWAY: CloseCode = CloseCode(1014);
+    /// 1015: the TLS handshake failed. Never sent on the wire.
+    pub const TLS_HANDSHAKE: CloseCode = CloseCode(1015);
+
+    /// True when this code may appear in a Close frame: 1000–1003, 1007–1014 (the registered
+    /// codes) and 3000–4999 (libraries and applications).
+    pub fn is_sendable(self) -> bool {
+        matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
+    }
+}
+
+impl From<u16> for CloseCode {
+    fn from(code: u16) -> Self {
+        CloseCode(code)
+    }
+}
+
+impl From<CloseCode> for u16 {
+    fn from(code: CloseCode) -> Self {
+        code.0
+    }
+}
+
+impl fmt::Display for CloseCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for CloseCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CloseCode({})", self.0)
+    }
+}
+
+/// The state of a client's connection, as [`WebSocketClient::state`](crate::WebSocketClient::state)
+/// reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    /// `connect` is running: DNS, TCP, TLS or the upgrade.
+    Connecting,
+    /// The upgrade succeeded; messages flow both ways.
+    Open,
+    /// A Close frame was sent or received; the connection thread is finishing the close.
+    Closing,
+    /// No connection: never connected, or the last one ended.
+    Closed,
+}
+
+/// Which side ended a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClosedBy {
+    /// This client: `disconnect`, drop, a protocol error we detected, a callback panic.
+    Local,
+    /// The server: its Close frame, or the TCP connection dropping under us.
+    Remote,
+}
+
+/// Why a connection ended, as read by [`WebSocketClient::close_info`](crate::WebSocketClient::close_info).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseInfo {
+    /// The code of the Close frame that ended the connection: the server's when it closed
+    /// first, ours when we did. [`CloseCode::NO_STATUS`] (1005) when the Close frame had no
+    /// code, [`CloseCode::ABNORMAL`] (1006) when the connection ended without one.
+    pub code: CloseCode,
+    /// The reason text of that Close frame (may be empty).
+    pub reason: String,
+    /// Who started the end.
+    pub closed_by: ClosedBy,
+    /// True when both Close frames were exchanged before the TCP connection ended.
+    pub clean: bool,
+    /// What went wrong, when something did: an I/O error, a protocol violation, a panic in the
+    /// callback, a close timeout. `None` for an orderly close.
+    pub error: Option<String>,
+}
+
+impl fmt::Display for CloseInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let by = match self.closed_by {
+            ClosedBy::Local => "client",
+            ClosedBy::Remote => "server",
+        };
+        write!(f, "{} {:?} closed by {by}", self.code, self.reason)?;
+        if !self.clean {
+            f.write_str(" (not clean)")?;
+        }
+        if let Some(e) = &self.error {
+            write!(f, ": {e}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sendable_codes_follow_rfc_6455() {
+        for ok in [1000, 1001, 1002, 1003, 1007, 1011, 1014, 3000, 4999] {
+            assert!(CloseCode(ok).is_sendable(), "{ok}");
+        }
+        for bad in [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] {
+            assert!(!CloseCode(bad).is_sendable(), "{bad}");
+        }
+    }
+}

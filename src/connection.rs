@@ -1,0 +1,517 @@
+//! The connection thread: it owns the socket and all protocol state, sleeps in the poller,
+//! and is the only thread that touches tungstenite.
+//!
+//! ```text
+//!  caller threads ──send/ping/disconnect──▶ command channel ──┐ (+ mio Waker, only when
+//!                                                            ▼   the queue was empty)
+//!                        socket ◀──────▶ connection thread ── callback(Some(msg)) … callback(None)
+//! ```
+//!
+//! One loop iteration does all the work that is possible without waiting, then sleeps:
+//! take commands (only while the socket takes bytes: that is the backpressure), read
+//! messages until the socket would block, flush. mio is edge-triggered, so the loop tracks
+//! "may be readable" / "may be writable" itself and only clears them on `WouldBlock`.
+
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use mio::{Events, Poll, Waker};
+use tungstenite::error::{Error as WsError, ProtocolError};
+use tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
+use tungstenite::protocol::{CloseFrame, WebSocket};
+use tungstenite::Message as WsMessage;
+
+use crate::callback::EventSink;
+use crate::client::{Handle, Shared};
+use crate::close::{CloseCode, CloseInfo, ClosedBy, State};
+use crate::dial::{SOCKET, WAKER};
+use crate::message::Message;
+use crate::transport::Transport;
+
+/// How many messages one loop iteration reads or takes before looking at the other side:
+/// keeps a flood in one direction from starving the other.
+const BATCH: usize = 256;
+
+/// What other threads ask of the connection thread.
+pub(crate) enum Command {
+    Send(Message),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    Close(CloseCode, String),
+}
+
+/// The other threads' end of a connection: the command queue and the waker.
+pub(crate) struct Link {
+    tx: Sender<Command>,
+    waker: Waker,
+    /// Set while a wake-up is already due (or the thread is busy and will look anyway), so
+    /// that a burst of sends costs one wake-up, not one each.
+    wake_pending: Arc<AtomicBool>,
+    /// Set by a disconnect: the close deadline starts now, even if the Close frame must wait
+    /// behind queued messages for a socket that will not take them.
+    close_requested: Arc<AtomicBool>,
+    pub(crate) thread: std::thread::ThreadId,
+}
+
+impl Link {
+    /// Queues a command; gives it back if the connection thread is gone.
+    pub(crate) fn send(&self, cmd: Command) -> Result<(), Command> {
+        self.tx.send(cmd).map_err(|e| e.0)?;
+        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            // A failed wake means the poller is gone, i.e. the thread has ended.
+            let _ = self.waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues a Close and always wakes the thread, so its deadline starts now.
+    pub(crate) fn request_close(&self, code: CloseCode, reason: String) {
+        self.close_requested.store(true, Ordering::Release);
+        if self.tx.send(Command::Close(code, reason)).is_ok() {
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+/// Outcome of a step of the loop.
+enum Step {
+    /// Stopped on `WouldBlock`: nothing more to do until the poller says so.
+    Idle,
+    /// Stopped on the batch limit: go round again without sleeping.
+    Busy,
+    /// The connection is over.
+    End,
+}
+
+pub(crate) struct Connection {
+    ws: WebSocket<Transport>,
+    poll: Poll,
+    rx: Receiver<Command>,
+    wake_pending: Arc<AtomicBool>,
+    close_requested: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+    handle: Handle,
+    close_timeout: Duration,
+
+    readable: bool,
+    writable: bool,
+    /// Set when the close has to finish by then (close timeout).
+    deadline: Option<Instant>,
+    /// The Close frame we sent (or queued), and the one we received.
+    sent_close: Option<(CloseCode, String)>,
+    got_close: Option<(CloseCode, String)>,
+    closed_by: Option<ClosedBy>,
+    error: Option<String>,
+    /// After a failure: no more frames are parsed; flush our Close, send FIN, wait for EOF.
+    lingering: bool,
+    write_shut: bool,
+    /// The callback panicked: it gets no more messages, only the final `None`.
+    sink_broken: bool,
+    /// Messages accepted by `send` that never reached the socket.
+    unsent: usize,
+}
+
+impl Connection {
+    /// Builds the thread's state and the link other threads use to reach it.
+    pub(crate) fn new(
+        ws: WebSocket<Transport>,
+        poll: Poll,
+        shared: Arc<Shared>,
+    ) -> io::Result<(Connection, Link)> {
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let wake_pending = Arc::new(AtomicBool::new(false));
+        let close_requested = Arc::new(AtomicBool::new(false));
+        let link = Link {
+            tx,
+            waker,
+            wake_pending: wake_pending.clone(),
+            close_requested: close_requested.clone(),
+            // Replaced by the connection thread's id as soon as it is spawned.
+            thread: std::thread::current().id(),
+        };
+        let close_timeout = shared.options.close_timeout;
+        let handle = Handle::new(shared.clone());
+        let conn = Connection {
+            ws,
+            poll,
+            rx,
+            wake_pending,
+            close_requested,
+            shared,
+            handle,
+            close_timeout,
+            // The handshake may have consumed the readiness edges: start by trying both.
+            readable: true,
+            writable: true,
+            deadline: None,
+            sent_close: None,
+            got_close: None,
+            closed_by: None,
+            error: None,
+            lingering: false,
+            write_shut: false,
+            sink_broken: false,
+            unsent: 0,
+        };
+        Ok((conn, link))
+    }
+
+    /// The thread's body: runs the connection to its end, then reports it.
+    pub(crate) fn run(mut self, mut sink: Box<dyn EventSink>) {
+        let mut events = Events::with_capacity(16);
+        loop {
+            match self.turn(&mut *sink) {
+                Step::End => break,
+                Step::Busy => continue,
+                Step::Idle => {}
+            }
+            if !self.sleep(&mut events) {
+                break;
+            }
+        }
+        self.finish(sink);
+    }
+
+    /// Does everything possible without waiting.
+    fn turn(&mut self, sink: &mut dyn EventSink) -> Step {
+        let mut busy = false;
+        if self.deadline.is_none() && self.close_requested.load(Ordering::Acquire) {
+            self.deadline = Some(Instant::now() + self.close_timeout);
+        }
+        if self.writable && !self.lingering {
+            match self.take_commands() {
+                Step::End => return Step::End,
+                Step::Busy => busy = true,
+                Step::Idle => {}
+            }
+        }
+        if self.readable {
+            let step = if self.lingering { self.discard() } else { self.read_messages(sink) };
+            match step {
+                Step::End => return Step::End,
+                Step::Busy => busy = true,
+                Step::Idle => {}
+            }
+        }
+        if self.writable {
+            match self.flush() {
+                Step::End => return Step::End,
+                Step::Busy => busy = true,
+                Step::Idle => {}
+            }
+        }
+        if busy {
+            Step::Busy
+        } else {
+            Step::Idle
+        }
+    }
+
+    /// Sleeps in the poller until the socket is ready, a command arrives, or the close
+    /// deadline. Returns false when the deadline has passed.
+    fn sleep(&mut self, events: &mut Events) -> bool {
+        let timeout = match self.deadline {
+            None => None,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    self.on_deadline();
+                    return false;
+                }
+                Some(left)
+            }
+        };
+        match self.poll.poll(events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return true,
+            Err(e) => {
+                self.error.get_or_insert_with(|| format!("poller failed: {e}"));
+                self.closed_by.get_or_insert(ClosedBy::Local);
+                return false;
+            }
+        }
+        for event in events.iter() {
+            if event.token() == SOCKET {
+                // Errors and hang-ups surface through the next read or write.
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    self.readable = true;
+                }
+                if event.is_writable() || event.is_write_closed() || event.is_error() {
+                    self.writable = true;
+                }
+            }
+            // WAKER: commands are taken at the top of the next turn.
+        }
+        true
+    }
+
+    /// Moves queued commands into tungstenite's write buffer while the socket takes bytes.
+    fn take_commands(&mut self) -> Step {
+        // Clear before looking: a send that lands after the last try_recv will wake us.
+        self.wake_pending.store(false, Ordering::Release);
+        for _ in 0..BATCH {
+            match self.rx.try_recv() {
+                Ok(cmd) => {
+                    if let Step::End = self.apply(cmd) {
+                        return Step::End;
+                    }
+                    if !self.writable {
+                        // The socket is full: leave the rest queued, and spare the senders
+                        // the wake-ups; the writable edge brings us back.
+                        self.wake_pending.store(true, Ordering::Release);
+                        return Step::Idle;
+                    }
+                }
+                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => return Step::Idle,
+            }
+        }
+        self.wake_pending.store(true, Ordering::Release);
+        Step::Busy
+    }
+
+    fn apply(&mut self, cmd: Command) -> Step {
+        let frame = match cmd {
+            Command::Close(code, reason) => return self.start_close(code, reason),
+            Command::Send(Message::Text(s)) => WsMessage::Text(s.into()),
+            Command::Send(Message::Binary(b)) => WsMessage::Binary(b.into()),
+            Command::Ping(p) => WsMessage::Ping(p.into()),
+            Command::Pong(p) => WsMessage::Pong(p.into()),
+        };
+        if !self.ws.can_write() {
+            // Closing already: the protocol forbids data after a Close frame.
+            if matches!(frame, WsMessage::Text(_) | WsMessage::Binary(_)) {
+                self.unsent += 1;
+            }
+            return Step::Idle;
+        }
+        match self.ws.write(frame) {
+            Ok(()) => Step::Idle,
+            Err(e) => self.on_write_error(e),
+        }
+    }
+
+    /// Sends our Close frame (at most once) and starts the close deadline.
+    fn start_close(&mut self, code: CloseCode, reason: String) -> Step {
+        self.deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
+        if !self.ws.can_write() {
+            return Step::Idle; // a Close was already sent or received
+        }
+        log::info!("closing with {code} {reason:?}");
+        self.closed_by.get_or_insert(ClosedBy::Local);
+        self.sent_close = Some((code, reason.clone()));
+        self.shared.set_state(State::Closing);
+        let frame = CloseFrame { code: WsCloseCode::from(code.0), reason: reason.into() };
+        match self.ws.close(Some(frame)) {
+            Ok(()) => Step::Idle,
+            Err(e) => self.on_write_error(e),
+        }
+    }
+
+    fn read_messages(&mut self, sink: &mut dyn EventSink) -> Step {
+        for _ in 0..BATCH {
+            match self.ws.read() {
+                Ok(WsMessage::Text(t)) => self.deliver(sink, Message::Text(t.as_str().to_owned())),
+                Ok(WsMessage::Binary(b)) => self.deliver(sink, Message::Binary(Vec::from(b))),
+                Ok(WsMessage::Ping(_)) | Ok(WsMessage::Pong(_)) | Ok(WsMessage::Frame(_)) => {}
+                Ok(WsMessage::Close(frame)) => self.on_close_frame(frame),
+                Err(e) => return self.on_read_error(e),
+            }
+        }
+        Step::Busy
+    }
+
+    fn deliver(&mut self, sink: &mut dyn EventSink, message: Message) {
+        if self.sink_broken {
+            return;
+        }
+        log::debug!("received {message:?}");
+        let handle = &self.handle;
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| sink.message(handle, message))) {
+            self.sink_broken = true;
+            let why = format!("callback panicked: {}", panic_text(&*panic));
+            log::error!("{why}");
+            self.error.get_or_insert(why);
+            self.start_close(CloseCode::INTERNAL_ERROR, "callback panicked".into());
+        }
+    }
+
+    fn on_close_frame(&mut self, frame: Option<CloseFrame>) {
+        let (code, reason) = match frame {
+            Some(f) => (CloseCode(u16::from(f.code)), f.reason.as_str().to_owned()),
+            None => (CloseCode::NO_STATUS, String::new()),
+        };
+        log::info!("server sent Close {code} {reason:?}");
+        if self.sent_close.is_none() {
+            // The server closed first; tungstenite has queued the echo of its code.
+            self.closed_by.get_or_insert(ClosedBy::Remote);
+            self.shared.set_state(State::Closing);
+            self.deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
+        }
+        self.got_close = Some((code, reason));
+    }
+
+    fn on_read_error(&mut self, e: WsError) -> Step {
+        match e {
+            WsError::Io(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.readable = false;
+                Step::Idle
+            }
+            WsError::Io(e) if e.kind() == io::ErrorKind::Interrupted => Step::Busy,
+            WsError::ConnectionClosed | WsError::AlreadyClosed => Step::End,
+            // The peer went away after its Close: the end we were waiting for, however it came.
+            WsError::Io(_) if self.got_close.is_some() => Step::End,
+            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                self.abnormal(ClosedBy::Remote, "connection closed without a Close frame".into())
+            }
+            WsError::Io(e) => self.abnormal(ClosedBy::Remote, format!("read failed: {e}")),
+            WsError::Utf8(why) => self.fail(CloseCode::INVALID_PAYLOAD, format!("invalid UTF-8: {why}")),
+            WsError::Capacity(why) => self.fail(CloseCode::MESSAGE_TOO_BIG, why.to_string()),
+            WsError::Protocol(why) => self.fail(CloseCode::PROTOCOL_ERROR, why.to_string()),
+            other => self.fail(CloseCode::PROTOCOL_ERROR, other.to_string()),
+        }
+    }
+
+    fn on_write_error(&mut self, e: WsError) -> Step {
+        match e {
+            // Queued in tungstenite's buffer; it goes out when the socket is writable again.
+            WsError::Io(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.writable = false;
+                Step::Idle
+            }
+            WsError::Io(e) if e.kind() == io::ErrorKind::Interrupted => Step::Busy,
+            WsError::ConnectionClosed | WsError::AlreadyClosed => Step::End,
+            WsError::Io(_) if self.got_close.is_some() => Step::End,
+            WsError::Io(e) => self.abnormal(ClosedBy::Remote, format!("write failed: {e}")),
+            other => self.abnormal(ClosedBy::Local, format!("write failed: {other}")),
+        }
+    }
+
+    /// The connection is unusable (reset, I/O error): no Close frame can be exchanged.
+    fn abnormal(&mut self, by: ClosedBy, why: String) -> Step {
+        log::warn!("connection lost: {why}");
+        self.closed_by.get_or_insert(by);
+        self.error.get_or_insert(why);
+        Step::End
+    }
+
+    /// _Fail the WebSocket Connection_ (RFC 6455 §7.1.7): the server broke the protocol.
+    /// tungstenite only reports it; we send the Close frame with the right code, then
+    /// linger: flush it, send FIN, and read until the server closes or the deadline.
+    fn fail(&mut self, code: CloseCode, why: String) -> Step {
+        log::warn!("failing the connection with {code}: {why}");
+        self.closed_by.get_or_insert(ClosedBy::Local);
+        self.error.get_or_insert_with(|| why.clone());
+        self.deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
+        self.shared.set_state(State::Closing);
+        self.lingering = true;
+        if self.ws.can_write() {
+            self.sent_close = Some((code, why.clone()));
+            let frame = CloseFrame { code: WsCloseCode::from(code.0), reason: truncate_reason(&why).into() };
+            if let Err(e) = self.ws.close(Some(frame)) {
+                if !matches!(&e, WsError::Io(io) if io.kind() == io::ErrorKind::WouldBlock) {
+                    return Step::End;
+                }
+                self.writable = false;
+            }
+        }
+        Step::Idle
+    }
+
+    fn flush(&mut self) -> Step {
+        match self.ws.flush() {
+            Ok(()) => {
+                if self.lingering && !self.write_shut {
+                    self.write_shut = true;
+                    self.ws.get_mut().shutdown_write();
+                }
+                Step::Idle
+            }
+            Err(e) if self.lingering => {
+                if matches!(&e, WsError::Io(io) if io.kind() == io::ErrorKind::WouldBlock) {
+                    self.writable = false;
+                    Step::Idle
+                } else {
+                    Step::End
+                }
+            }
+            Err(e) => self.on_write_error(e),
+        }
+    }
+
+    /// Lingering: throw input away until the server closes.
+    fn discard(&mut self) -> Step {
+        if self.ws.get_mut().discard_input() {
+            Step::End
+        } else {
+            self.readable = false;
+            Step::Idle
+        }
+    }
+
+    fn on_deadline(&mut self) {
+        if self.lingering || self.got_close.is_some() {
+            // Our part is done; the server just did not close TCP in time.
+            return;
+        }
+        let why = if self.sent_close.is_some() {
+            "no Close reply from the server within the close timeout"
+        } else {
+            "the Close frame could not be sent within the close timeout"
+        };
+        log::warn!("{why}");
+        self.closed_by.get_or_insert(ClosedBy::Local);
+        self.error.get_or_insert_with(|| why.to_owned());
+    }
+
+    /// Reports the end: records why, marks the client closed, then calls the sink once.
+    fn finish(mut self, mut sink: Box<dyn EventSink>) {
+        self.unsent += self.rx.try_iter().filter(|c| matches!(c, Command::Send(_))).count();
+        if self.unsent > 0 {
+            log::warn!("{} queued message(s) were not sent before the connection ended", self.unsent);
+        }
+        let closed_by = self.closed_by.unwrap_or(ClosedBy::Remote);
+        let (code, reason) = match (closed_by, &self.sent_close, &self.got_close) {
+            (ClosedBy::Local, Some(sent), _) => sent.clone(),
+            (_, _, Some(got)) => got.clone(),
+            (_, Some(sent), None) => sent.clone(),
+            _ => (CloseCode::ABNORMAL, String::new()),
+        };
+        let clean = self.error.is_none() && self.got_close.is_some();
+        let info = CloseInfo { code, reason, closed_by, clean, error: self.error.take() };
+        log::info!("connection ended: {info}");
+        // Close the socket before telling anyone, so that a reconnect from the callback's
+        // caller never overlaps with this one.
+        drop(self.ws);
+        drop(self.poll);
+        self.shared.record_end(info.clone());
+        let handle = &self.handle;
+        if catch_unwind(AssertUnwindSafe(|| sink.closed(handle, &info))).is_err() {
+            log::error!("callback panicked while handling the end of the connection");
+        }
+        self.shared.return_sink(sink);
+    }
+}
+
+/// A close reason may hold at most 123 bytes (125 minus the code); cut on a char boundary.
+pub(crate) fn truncate_reason(text: &str) -> &str {
+    let mut end = text.len().min(123);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string payload)".to_owned()
+    }
+}

@@ -1,0 +1,115 @@
+//! The one error type of the crate.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+
+use crate::handshake::HttpResponse;
+
+/// Everything that can go wrong in wsthread.
+///
+/// Errors from the calls you make (`connect`, `send`, `disconnect`, …) come back as this type.
+/// Why a connection that was open ended is told by [`CloseInfo`](crate::CloseInfo) instead,
+/// because that happens on the connection thread, not in a call of yours.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL could not be parsed, has no host, or carries a `#fragment` (RFC 6455 §3).
+    InvalidUrl(String),
+    /// The URL's scheme is neither `ws` nor `wss`.
+    UnsupportedScheme(String),
+    /// A header passed to `connect` is malformed, or is one the handshake sets itself
+    /// (`Host`, `Upgrade`, `Connection`, `Sec-WebSocket-Key`, …).
+    InvalidHeader(String),
+    /// An option is unusable: an unreadable PEM file, a client key that does not parse, …
+    InvalidOption(String),
+    /// The host name could not be resolved.
+    Dns(io::Error),
+    /// A deadline passed: `connect_timeout` during a connect, or `close_timeout` during a
+    /// disconnect. The text names the phase.
+    Timeout(&'static str),
+    /// An I/O error on the socket: refused, reset, unreachable, …
+    Io(io::Error),
+    /// The server's certificate was refused: unknown issuer, wrong host name, expired, …
+    Certificate(Box<dyn StdError + Send + Sync>),
+    /// Another TLS failure: no common protocol version or cipher suite, a bad record, an alert.
+    Tls(Box<dyn StdError + Send + Sync>),
+    /// The server answered the upgrade request with something other than `101`
+    /// (for example 401, 403 or 404). Status, headers and body are kept for the caller.
+    Rejected(Box<HttpResponse>),
+    /// The server answered `101` but the answer is not a valid WebSocket upgrade
+    /// (wrong `Sec-WebSocket-Accept`, missing `Upgrade`, an extension or subprotocol that
+    /// was not offered, …).
+    Handshake(String),
+    /// There is no open connection: never connected, closing, or closed.
+    NotConnected,
+    /// A ping, pong or close payload is over the 125 bytes RFC 6455 allows for control frames
+    /// (close: 123 bytes of reason after the 2-byte code). Carries the length given.
+    PayloadTooLong(usize),
+    /// The close code may not be sent on the wire (RFC 6455 §7.4): 1005, 1006, 1015,
+    /// anything below 1000, 1004, or 1016–2999, or 5000 and up.
+    InvalidCloseCode(u16),
+    /// `connect` was called from the connection's own callback, where it would wait for itself.
+    InCallback,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidUrl(why) => write!(f, "invalid url: {why}"),
+            Error::UnsupportedScheme(s) => write!(f, "unsupported url scheme {s:?} (use ws or wss)"),
+            Error::InvalidHeader(why) => write!(f, "invalid header: {why}"),
+            Error::InvalidOption(why) => write!(f, "invalid option: {why}"),
+            Error::Dns(e) => write!(f, "dns lookup failed: {e}"),
+            Error::Timeout(phase) => write!(f, "timed out during {phase}"),
+            Error::Io(e) => write!(f, "i/o error: {e}"),
+            Error::Certificate(e) => write!(f, "server certificate refused: {e}"),
+            Error::Tls(e) => write!(f, "tls error: {e}"),
+            Error::Rejected(r) => {
+                write!(f, "server refused the upgrade: {} {}", r.status, r.reason)
+            }
+            Error::Handshake(why) => write!(f, "invalid upgrade response: {why}"),
+            Error::NotConnected => write!(f, "not connected"),
+            Error::PayloadTooLong(n) => {
+                write!(f, "control frame payload of {n} bytes is over the 125-byte limit")
+            }
+            Error::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
+            Error::InCallback => {
+                write!(f, "connect() cannot be called from the connection's own callback")
+            }
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::Dns(e) | Error::Io(e) => Some(e),
+            Error::Certificate(e) | Error::Tls(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_stays_small() {
+        // Errors travel through every Result in the crate; keep them two words plus a tag.
+        assert!(std::mem::size_of::<Error>() <= 24, "{}", std::mem::size_of::<Error>());
+    }
+
+    #[test]
+    fn error_is_send_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<Error>();
+    }
+}

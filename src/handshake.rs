@@ -1,0 +1,413 @@
+//! The HTTP/1.1 upgrade (RFC 6455 §4): the request we write, the answer we accept, and what
+//! the caller learns about it.
+//!
+//! We drive the upgrade ourselves instead of through tungstenite's client handshake so that
+//! a refusal keeps its whole body, `Connection: keep-alive, Upgrade` is understood, and an
+//! extension the server picks without our offer is refused (tungstenite leaves that a TODO).
+//! tungstenite still supplies the key and accept-key functions and the WebSocket after it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::Error;
+
+/// What the server answered to a successful upgrade, and what it took to get there.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Handshake {
+    /// The HTTP status: always 101.
+    pub status: u16,
+    /// Every response header in the order received, names as the server spelled them.
+    pub headers: Vec<(String, String)>,
+    /// The subprotocol the server chose from [`Options::subprotocols`](crate::Options::subprotocols).
+    pub subprotocol: Option<String>,
+    /// The extensions the server agreed to (always empty until an extension is offered).
+    pub extensions: Vec<String>,
+    /// The address actually connected to.
+    pub peer_addr: SocketAddr,
+    /// For `wss://`: the negotiated TLS version and cipher suite.
+    pub tls: Option<TlsInfo>,
+    /// How long each phase of the connect took.
+    pub timings: Timings,
+}
+
+impl Handshake {
+    /// The first value of the header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+/// The negotiated TLS parameters of a `wss://` connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsInfo {
+    /// For example `TLSv1_3`.
+    pub protocol_version: String,
+    /// For example `TLS13_AES_256_GCM_SHA384`.
+    pub cipher_suite: String,
+}
+
+/// How long each phase of a connect took.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timings {
+    /// Resolving the host name (zero for an IP address).
+    pub dns: Duration,
+    /// The TCP connect, over every address tried.
+    pub tcp_connect: Duration,
+    /// The TLS handshake; `None` for `ws://`.
+    pub tls: Option<Duration>,
+    /// Writing the upgrade request and reading the 101 answer.
+    pub upgrade: Duration,
+}
+
+impl Timings {
+    /// The sum of all phases.
+    pub fn total(&self) -> Duration {
+        self.dns + self.tcp_connect + self.tls.unwrap_or_default() + self.upgrade
+    }
+}
+
+/// A non-101 answer to the upgrade request, carried by [`Error::Rejected`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpResponse {
+    /// The HTTP status, for example 401.
+    pub status: u16,
+    /// The reason phrase, for example `Unauthorized`.
+    pub reason: String,
+    /// Every header in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body, as far as it arrived before the connect deadline (at most 1 MiB).
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first value of the header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+/// Headers the upgrade writes itself; a caller may not set them.
+const RESERVED: [&str; 7] = [
+    "host",
+    "upgrade",
+    "connection",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-accept",
+    "sec-websocket-extensions",
+];
+
+/// Biggest response head we read before giving up on a server.
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
+/// Biggest refusal body we keep.
+pub(crate) const MAX_BODY: usize = 1 << 20;
+
+/// The upgrade request as bytes, and the `Sec-WebSocket-Accept` value that must come back.
+pub(crate) struct Request {
+    pub bytes: Vec<u8>,
+    pub accept: String,
+    pub offered_protocols: Vec<String>,
+}
+
+pub(crate) fn build_request(
+    url: &Url,
+    headers: &[(&str, &str)],
+    subprotocols: &[String],
+) -> Result<Request, Error> {
+    let mut protocols: Vec<String> = subprotocols.to_vec();
+    let mut extra = Vec::with_capacity(headers.len());
+    for &(name, value) in headers {
+        check_header(name, value)?;
+        let lower = name.to_ascii_lowercase();
+        if RESERVED.contains(&lower.as_str()) {
+            return Err(Error::InvalidHeader(format!("{name} is set by the handshake itself")));
+        }
+        if lower == "sec-websocket-protocol" {
+            // Accept protocols given as a header too, so that the answer can be checked.
+            protocols.extend(value.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()));
+            continue;
+        }
+        extra.push((name, value));
+    }
+    for p in &protocols {
+        if p.is_empty() || !p.bytes().all(is_token_byte) {
+            return Err(Error::InvalidHeader(format!("subprotocol {p:?} is not an HTTP token")));
+        }
+    }
+
+    let key = tungstenite::handshake::client::generate_key();
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+
+    let mut target = url.path().to_owned();
+    if target.is_empty() {
+        target.push('/');
+    }
+    if let Some(q) = url.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    // host_str() keeps the brackets of an IPv6 literal, which Host needs; port() is None for
+    // the scheme's default port, which Host then omits (RFC 7230 §5.4).
+    let host = url.host_str().unwrap_or_default();
+    let host = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+
+    let mut out = String::with_capacity(256);
+    out.push_str(&format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n"));
+    out.push_str("Upgrade: websocket\r\nConnection: Upgrade\r\n");
+    out.push_str(&format!("Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"));
+    if !protocols.is_empty() {
+        out.push_str(&format!("Sec-WebSocket-Protocol: {}\r\n", protocols.join(", ")));
+    }
+    let has_auth = extra.iter().any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
+    if !has_auth && !url.username().is_empty() {
+        let user = percent_decode(url.username());
+        let pass = percent_decode(url.password().unwrap_or(""));
+        out.push_str(&format!("Authorization: Basic {}\r\n", base64(format!("{user}:{pass}").as_bytes())));
+    }
+    for (name, value) in extra {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    Ok(Request { bytes: out.into_bytes(), accept, offered_protocols: protocols })
+}
+
+fn check_header(name: &str, value: &str) -> Result<(), Error> {
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return Err(Error::InvalidHeader(format!("{name:?} is not a valid header name")));
+    }
+    // CR or LF would let a value start a header or a request of its own.
+    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(Error::InvalidHeader(format!("the value of {name} holds CR, LF or NUL")));
+    }
+    Ok(())
+}
+
+/// RFC 7230 `tchar`.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A response head, parsed.
+pub(crate) struct Head {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    /// Length of the head in bytes, blank line included.
+    pub len: usize,
+}
+
+/// Parses a response head from the start of `buf`; `Ok(None)` when more bytes are needed.
+pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<Head>, Error> {
+    let mut storage = vec![httparse::EMPTY_HEADER; 128];
+    let mut resp = httparse::Response::new(&mut storage);
+    match resp.parse(buf) {
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+            Err(Error::Handshake(format!("response head longer than {MAX_HEAD} bytes")))
+        }
+        Ok(httparse::Status::Partial) => Ok(None),
+        Ok(httparse::Status::Complete(len)) => Ok(Some(Head {
+            status: resp.code.unwrap_or(0),
+            reason: resp.reason.unwrap_or("").to_owned(),
+            headers: resp
+                .headers
+                .iter()
+                .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned()))
+                .collect(),
+            len,
+        })),
+        Err(e) => Err(Error::Handshake(format!("unreadable response: {e}"))),
+    }
+}
+
+impl Head {
+    /// Checks a 101 answer against what we asked (RFC 6455 §4.1, the client's checks 1–6),
+    /// returning the chosen subprotocol.
+    pub(crate) fn verify_upgrade(&self, req: &Request) -> Result<Option<String>, Error> {
+        let fail = |why: &str| Err(Error::Handshake(why.to_owned()));
+        let all = |name: &'static str| {
+            self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        };
+        let has_token = |name: &'static str, token: &str| {
+            all(name).flat_map(|v| v.split(',')).any(|t| t.trim().eq_ignore_ascii_case(token))
+        };
+        if !has_token("upgrade", "websocket") {
+            return fail("no `Upgrade: websocket` header");
+        }
+        if !has_token("connection", "upgrade") {
+            return fail("no `Connection: Upgrade` header");
+        }
+        let accepts: Vec<&str> = all("sec-websocket-accept").collect();
+        if accepts.len() != 1 || accepts[0].trim() != req.accept {
+            return fail("wrong Sec-WebSocket-Accept");
+        }
+        if all("sec-websocket-extensions").any(|v| !v.trim().is_empty()) {
+            return fail("the server chose an extension that was not offered");
+        }
+        let protocols: Vec<&str> = all("sec-websocket-protocol").map(str::trim).collect();
+        match protocols.as_slice() {
+            [] => Ok(None),
+            [p] if req.offered_protocols.iter().any(|o| o == p) => Ok(Some((*p).to_owned())),
+            _ => fail("the server chose a subprotocol that was not offered"),
+        }
+    }
+
+    /// The body of a refusal, once `data` (the bytes after the head) holds all of it:
+    /// `Some(body)` when complete per Content-Length or chunked coding, `None` to read more.
+    /// With neither, the body runs to the end of the connection, which `eof` tells.
+    pub(crate) fn complete_body(&self, data: &[u8], eof: bool) -> Option<Vec<u8>> {
+        let header = |name: &str| find_header(&self.headers, name);
+        if self.status / 100 == 1 || self.status == 204 || self.status == 304 {
+            return Some(Vec::new());
+        }
+        let chunked = header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+        if chunked {
+            return match decode_chunked(data) {
+                Some(body) => Some(body),
+                None if eof || data.len() >= MAX_BODY => Some(data.to_vec()),
+                None => None,
+            };
+        }
+        if let Some(len) = header("content-length").and_then(|v| v.trim().parse::<usize>().ok()) {
+            let len = len.min(MAX_BODY);
+            return (data.len() >= len || eof).then(|| data[..len.min(data.len())].to_vec());
+        }
+        (eof || data.len() >= MAX_BODY).then(|| data[..data.len().min(MAX_BODY)].to_vec())
+    }
+}
+
+/// Decodes a complete chunked body; `None` until the last chunk has arrived.
+fn decode_chunked(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
+        let size_text = size_text.split(';').next()?.trim();
+        let size = usize::from_str_radix(size_text, 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(body);
+        }
+        if data.len() < size + 2 {
+            return None;
+        }
+        body.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Standard base64 with padding (RFC 4648 §4), for Basic credentials in the URL.
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(protocols: &[&str]) -> Request {
+        let url = Url::parse("ws://h/").unwrap();
+        let p: Vec<String> = protocols.iter().map(|s| s.to_string()).collect();
+        build_request(&url, &[], &p).unwrap()
+    }
+
+    fn head(lines: &str) -> Head {
+        parse_head(format!("HTTP/1.1 101 Switching Protocols\r\n{lines}\r\n").as_bytes()).unwrap().unwrap()
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")];
+        for (plain, encoded) in cases {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+    }
+
+    #[test]
+    fn request_has_host_with_port_and_basic_auth() {
+        let url = Url::parse("ws://us%20er:p%40ss@[::1]:9001/a/b?x=1").unwrap();
+        let r = build_request(&url, &[("Origin", "http://o")], &[]).unwrap();
+        let text = String::from_utf8(r.bytes).unwrap();
+        assert!(text.starts_with("GET /a/b?x=1 HTTP/1.1\r\nHost: [::1]:9001\r\n"), "{text}");
+        assert!(text.contains(&format!("Authorization: Basic {}\r\n", base64(b"us er:p@ss"))), "{text}");
+        assert!(text.contains("Origin: http://o\r\n"));
+        assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn reserved_and_malformed_headers_are_refused() {
+        let url = Url::parse("ws://h/").unwrap();
+        for (n, v) in [("Host", "x"), ("sec-websocket-key", "x"), ("Bad Name", "x"), ("X", "a\r\nEvil: 1")] {
+            assert!(matches!(build_request(&url, &[(n, v)], &[]), Err(Error::InvalidHeader(_))), "{n}");
+        }
+    }
+
+    #[test]
+    fn upgrade_checks() {
+        let r = req(&["chat"]);
+        let ok = format!("Upgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: {}\r\n", r.accept);
+        assert_eq!(head(&ok).verify_upgrade(&r).unwrap(), None);
+        let chosen = format!("{ok}Sec-WebSocket-Protocol: chat\r\n");
+        assert_eq!(head(&chosen).verify_upgrade(&r).unwrap().as_deref(), Some("chat"));
+        let bad = [
+            format!("Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n", r.accept),
+            format!("Upgrade: websocket\r\nSec-WebSocket-Accept: {}\r\n", r.accept),
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: wrong\r\n".to_owned(),
+            format!("{ok}Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+            format!("{ok}Sec-WebSocket-Protocol: other\r\n"),
+        ];
+        for b in bad {
+            assert!(matches!(head(&b).verify_upgrade(&r), Err(Error::Handshake(_))), "{b}");
+        }
+    }
+
+    #[test]
+    fn refusal_bodies_are_framed() {
+        let h = parse_head(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 5\r\n\r\n").unwrap().unwrap();
+        assert_eq!(h.complete_body(b"den", false), None);
+        assert_eq!(h.complete_body(b"denied", false).unwrap(), b"denie");
+        let h = parse_head(b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap().unwrap();
+        assert_eq!(h.complete_body(b"3\r\nabc\r\n", false), None);
+        assert_eq!(h.complete_body(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n", false).unwrap(), b"abcde");
+        let h = parse_head(b"HTTP/1.1 404 Not Found\r\n\r\n").unwrap().unwrap();
+        assert_eq!(h.complete_body(b"gone", false), None);
+        assert_eq!(h.complete_body(b"gone", true).unwrap(), b"gone");
+    }
+}

@@ -1,0 +1,78 @@
+//! # wsthread
+//!
+//! A WebSocket client for programs that run on threads, not on an async runtime: desktop
+//! apps, tools, embedded controllers, plugins, test rigs. Shaped after Qore's
+//! `WebSocketClient`: create a client with a callback and [`Options`], [`connect`] performs
+//! the handshake and returns what the server answered, and a background thread hands every
+//! received message to the callback as `Some(msg)`, then `None` once when the connection ends.
+//!
+//! ```no_run
+//! use wsthread::{Message, Options, WebSocketClient};
+//!
+//! # fn main() -> Result<(), wsthread::Error> {
+//! let client = WebSocketClient::new(
+//!     |msg: Option<Message>| match msg {
+//!         Some(m) => println!("got {m:?}"),
+//!         None => println!("connection ended"),
+//!     },
+//!     Options::new("wss://example.org/feed")?,
+//! )?;
+//! let handshake = client.connect(&[("Authorization", "Bearer abc")])?;
+//! println!("status {} via {:?}", handshake.status, handshake.tls);
+//! client.send("hello")?; // from any thread
+//! assert!(client.is_open());
+//! client.disconnect()?; // Close 1001 Going Away, waits for the server's Close
+//! # Ok(()) }
+//! ```
+//!
+//! ## Threads
+//!
+//! ```text
+//!  your threads ── send / ping / disconnect ──▶ command queue ─┐
+//!                                                             ▼
+//!           socket (TCP or TLS) ◀──────▶ connection thread ──▶ callback(Some(msg)) … (None)
+//! ```
+//!
+//! Each connection has one thread. It owns the socket in non-blocking mode and sleeps in the
+//! operating system's poller (epoll, kqueue, IOCP through `mio`) until the socket is ready or
+//! a command arrives: an idle connection costs no CPU, and a `send` from another thread goes
+//! out at once. The callback runs on that thread; from inside it, use the [`Handle`] given by
+//! [`WebSocketClient::with_handle`] to reply or disconnect.
+//!
+//! [`connect`]: WebSocketClient::connect
+
+#![deny(missing_docs)]
+
+mod callback;
+mod client;
+mod close;
+mod connection;
+mod dial;
+mod error;
+mod handshake;
+mod message;
+mod options;
+mod tls;
+mod transport;
+
+pub use client::{Handle, WebSocketClient};
+pub use close::{CloseCode, CloseInfo, ClosedBy, State};
+pub use error::Error;
+pub use handshake::{Handshake, HttpResponse, Timings, TlsInfo};
+pub use message::Message;
+pub use options::{Options, RootCerts, TlsOptions};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<WebSocketClient>();
+        check::<Handle>();
+        check::<Options>();
+        check::<Handshake>();
+        check::<CloseInfo>();
+    }
+}

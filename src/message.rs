@@ -1,0 +1,145 @@
+//! Data messages: what the callback receives and what `send` takes.
+
+use std::fmt;
+
+/// A complete WebSocket data message. Fragmented messages arrive reassembled.
+///
+/// Control frames (ping, pong, close) are not messages: pings are answered for you and the
+/// end of the connection is told by `None` and [`CloseInfo`](crate::CloseInfo).
+///
+/// `From` conversions make sending short: `&str` and `String` become [`Message::Text`],
+/// `&[u8]`, `[u8; N]` and `Vec<u8>` become [`Message::Binary`].
+#[derive(Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message; always valid UTF-8 (invalid text closes the connection with 1007).
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
+impl Message {
+    /// The payload as bytes, whatever the kind.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Message::Text(s) => s.as_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+
+    /// The text, if this is a text message.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(s) => Some(s),
+            Message::Binary(_) => None,
+        }
+    }
+
+    /// Payload length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// True when the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True for a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// True for a binary message.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Message::Binary(_))
+    }
+
+    /// The payload as owned bytes, whatever the kind.
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Message::Text(s) => s.into_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+}
+
+impl fmt::Debug for Message {
+    // Long payloads would flood logs: show the kind, the length and a short prefix.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 64;
+        match self {
+            Message::Text(s) if s.len() <= SHOWN => write!(f, "Text({s:?})"),
+            Message::Text(s) => {
+                let mut end = SHOWN;
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                write!(f, "Text({:?}… {} bytes)", &s[..end], s.len())
+            }
+            Message::Binary(b) if b.len() <= SHOWN => write!(f, "Binary({b:?})"),
+            Message::Binary(b) => write!(f, "Binary({:?}… {} bytes)", &b[..SHOWN], b.len()),
+        }
+    }
+}
+
+impl From<String> for Message {
+    fn from(s: String) -> Self {
+        Message::Text(s)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Self {
+        Message::Text(s.to_owned())
+    }
+}
+
+impl From<&String> for Message {
+    fn from(s: &String) -> Self {
+        Message::Text(s.clone())
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(b: Vec<u8>) -> Self {
+        Message::Binary(b)
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(b: &[u8]) -> Self {
+        Message::Binary(b.to_vec())
+    }
+}
+
+impl<const N: usize> From<[u8; N]> for Message {
+    fn from(b: [u8; N]) -> Self {
+        Message::Binary(b.to_vec())
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Message {
+    fn from(b: &[u8; N]) -> Self {
+        Message::Binary(b.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_pick_the_kind() {
+        assert_eq!(Message::from("hi"), Message::Text("hi".into()));
+        assert_eq!(Message::from(vec![1u8, 2]), Message::Binary(vec![1, 2]));
+        assert_eq!(Message::from(&b"ab"[..]), Message::Binary(b"ab".to_vec()));
+        assert_eq!(Message::from(*b"ab"), Message::Binary(b"ab".to_vec()));
+    }
+
+    #[test]
+    fn debug_cuts_long_payloads_on_char_boundaries() {
+        let s = "é".repeat(100);
+        let shown = format!("{:?}", Message::Text(s));
+        assert!(shown.contains("200 bytes"), "{shown}");
+    }
+}

@@ -1,0 +1,204 @@
+//! Connection options: one struct, one place where the defaults live.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::Error;
+
+/// Everything that shapes a client's connections. Build it with [`Options::new`], then set
+/// fields directly or chain the setters of the same names.
+///
+/// ```
+/// # fn main() -> Result<(), wsthread::Error> {
+/// use std::time::Duration;
+/// let options = wsthread::Options::new("wss://example.org/feed")?
+///     .connect_timeout(Duration::from_secs(5))
+///     .subprotocol("v2.feed");
+/// assert_eq!(options.url().host_str(), Some("example.org"));
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Options {
+    url: Url,
+    /// Bounds the whole of `connect`: DNS, TCP connect, TLS and the upgrade.
+    /// Defaults to 30 seconds.
+    pub connect_timeout: Duration,
+    /// Bounds a disconnect: how long to wait for the server's Close reply and for the server
+    /// to close TCP after it. Dropping the client waits at most this long too.
+    /// Defaults to 5 seconds.
+    pub close_timeout: Duration,
+    /// Subprotocols offered in `Sec-WebSocket-Protocol`, in order of preference. The server's
+    /// choice is in [`Handshake::subprotocol`](crate::Handshake::subprotocol); a choice that
+    /// was not offered fails the connect. Defaults to none.
+    pub subprotocols: Vec<String>,
+    /// The largest message accepted from the server, reassembled; a larger one closes the
+    /// connection with 1009. `None` means no limit. Defaults to 64 MiB.
+    pub max_message_size: Option<usize>,
+    /// The largest single frame accepted from the server; a larger one closes the
+    /// connection with 1009. `None` means no limit. Defaults to 16 MiB.
+    pub max_frame_size: Option<usize>,
+    /// Sets `TCP_NODELAY`, so that small messages leave at once instead of waiting for
+    /// Nagle's algorithm. Defaults to `true`.
+    pub tcp_nodelay: bool,
+    /// TLS settings for `wss://` URLs.
+    pub tls: TlsOptions,
+}
+
+/// Which root certificates verify a `wss://` server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RootCerts {
+    /// The operating system's trust store and verifier (through `rustls-platform-verifier`):
+    /// what users and their IT departments configure.
+    #[default]
+    Platform,
+    /// Mozilla's root certificates bundled into the program (`webpki-roots`): the same on every
+    /// machine, whatever its store holds.
+    WebPki,
+    /// Only the certificates added with [`TlsOptions::extra_roots_pem`].
+    None,
+}
+
+/// TLS settings, used only for `wss://` URLs.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct TlsOptions {
+    /// The trust anchors. Defaults to [`RootCerts::Platform`].
+    pub roots: RootCerts,
+    /// Extra CA certificates in PEM form, trusted besides `roots` (for a private CA or a
+    /// self-signed server). Defaults to none.
+    pub extra_roots_pem: Vec<Vec<u8>>,
+    /// A client certificate chain and its private key, both PEM, presented when the server
+    /// asks for one. Defaults to none.
+    pub client_cert_pem: Option<(Vec<u8>, Vec<u8>)>,
+    /// Accept any server certificate, for any host name. Encryption stays, authentication is
+    /// gone: anyone on the path can read and change the traffic. For tests only.
+    /// Defaults to `false`.
+    pub danger_accept_invalid_certs: bool,
+}
+
+impl Options {
+    /// Options for `url` (`ws://` or `wss://`), every other field at its default.
+    ///
+    /// Fails with [`Error::InvalidUrl`] or [`Error::UnsupportedScheme`] before any I/O.
+    pub fn new(url: &str) -> Result<Options, Error> {
+        Ok(Options {
+            url: parse_url(url)?,
+            connect_timeout: Duration::from_secs(30),
+            close_timeout: Duration::from_secs(5),
+            subprotocols: Vec::new(),
+            max_message_size: Some(64 << 20),
+            max_frame_size: Some(16 << 20),
+            tcp_nodelay: true,
+            tls: TlsOptions::default(),
+        })
+    }
+
+    /// The URL connections go to.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Sets [`Options::connect_timeout`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Options::close_timeout`].
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Adds one subprotocol to [`Options::subprotocols`].
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.subprotocols.push(protocol.into());
+        self
+    }
+
+    /// Sets [`Options::max_message_size`].
+    pub fn max_message_size(mut self, limit: Option<usize>) -> Self {
+        self.max_message_size = limit;
+        self
+    }
+
+    /// Sets [`Options::max_frame_size`].
+    pub fn max_frame_size(mut self, limit: Option<usize>) -> Self {
+        self.max_frame_size = limit;
+        self
+    }
+
+    /// Sets [`Options::tcp_nodelay`].
+    pub fn tcp_nodelay(mut self, on: bool) -> Self {
+        self.tcp_nodelay = on;
+        self
+    }
+
+    /// Sets [`TlsOptions::roots`].
+    pub fn root_certs(mut self, roots: RootCerts) -> Self {
+        self.tls.roots = roots;
+        self
+    }
+
+    /// Adds a CA certificate (PEM; several may be in one text) to [`TlsOptions::extra_roots_pem`].
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.extra_roots_pem.push(pem.into());
+        self
+    }
+
+    /// Sets [`TlsOptions::client_cert_pem`]: a certificate chain and its private key, PEM.
+    pub fn client_certificate_pem(
+        mut self,
+        chain: impl Into<Vec<u8>>,
+        key: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.client_cert_pem = Some((chain.into(), key.into()));
+        self
+    }
+
+    /// Sets [`TlsOptions::danger_accept_invalid_certs`].
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.tls.danger_accept_invalid_certs = accept;
+        self
+    }
+
+    /// True for `wss://`.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.url.scheme() == "wss"
+    }
+}
+
+/// Parse, don't validate: after this the URL has a ws/wss scheme, a host and no fragment.
+fn parse_url(text: &str) -> Result<Url, Error> {
+    let url = Url::parse(text).map_err(|e| Error::InvalidUrl(format!("{text:?}: {e}")))?;
+    match url.scheme() {
+        "ws" | "wss" => {}
+        other => return Err(Error::UnsupportedScheme(other.to_owned())),
+    }
+    match url.host_str() {
+        None | Some("") => return Err(Error::InvalidUrl(format!("{text:?} has no host"))),
+        Some(_) => {}
+    }
+    // RFC 6455 §3: fragment identifiers are meaningless in WebSocket URIs and MUST NOT be used.
+    if url.fragment().is_some() {
+        return Err(Error::InvalidUrl(format!("{text:?} has a #fragment")));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ws_and_wss_only() {
+        assert!(Options::new("ws://localhost:1/a?b=c").is_ok());
+        assert!(Options::new("wss://example.org").is_ok());
+        assert!(matches!(Options::new("http://example.org"), Err(Error::UnsupportedScheme(s)) if s == "http"));
+        assert!(matches!(Options::new("not a url"), Err(Error::InvalidUrl(_))));
+        assert!(matches!(Options::new("ws://example.org/#frag"), Err(Error::InvalidUrl(_))));
+    }
+}

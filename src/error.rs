@@ -103,8 +103,8 @@ mod tests {
 
     #[test]
     fn error_stays_small() {
-        // Errors travel through every Result in the crate; keep them two words plus a tag.
-        assert!(std::mem::size_of::<Error>() <= 24, "{}", std::mem::size_of::<Error>());
+        // Errors travel through every Result in the crate; keep them at a String plus a tag.
+        assert!(std::mem::size_of::<Error>() <= 32, "{}", std::mem::size_of::<Error>());
     }
 
     #[test]

@@ -314,12 +314,24 @@ impl Connection {
 
     fn read_messages(&mut self, sink: &mut dyn EventSink) -> Step {
         for _ in 0..BATCH {
-            match self.ws.read() {
-                Ok(WsMessage::Text(t)) => self.deliver(sink, Message::Text(t.as_str().to_owned())),
-                Ok(WsMessage::Binary(b)) => self.deliver(sink, Message::Binary(Vec::from(b))),
-                Ok(WsMessage::Ping(_)) | Ok(WsMessage::Pong(_)) | Ok(WsMessage::Frame(_)) => {}
-                Ok(WsMessage::Close(frame)) => self.on_close_frame(frame),
+            let message = match self.ws.read() {
+                Ok(WsMessage::Text(t)) => Message::Text(t.as_str().to_owned()),
+                Ok(WsMessage::Binary(b)) => Message::Binary(Vec::from(b)),
+                Ok(WsMessage::Ping(_)) | Ok(WsMessage::Pong(_)) | Ok(WsMessage::Frame(_)) => continue,
+                Ok(WsMessage::Close(frame)) => {
+                    self.on_close_frame(frame);
+                    continue;
+                }
                 Err(e) => return self.on_read_error(e),
+            };
+            self.deliver(sink, message);
+            // What the callback just queued (a reply, a disconnect) goes out before the next
+            // frame is parsed: a reply must not be lost to a Close or a protocol error that
+            // arrived right behind the message it answers.
+            if self.writable && !self.rx.is_empty() {
+                if let Step::End = self.take_commands() {
+                    return Step::End;
+                }
             }
         }
         Step::Busy

@@ -323,6 +323,12 @@ impl Shared {
         self.set_state(State::Closed);
     }
 
+    /// Called by the connection thread first: it holds the sink while it runs. (The previous
+    /// connection's thread has put it back: connect joins that thread before starting this one.)
+    pub(crate) fn take_sink(&self) -> Option<Box<dyn EventSink>> {
+        self.sink.lock().take()
+    }
+
     /// Called by the connection thread last: the sink goes back for the next connect.
     pub(crate) fn return_sink(&self, sink: Box<dyn EventSink>) {
         let mut slot = self.sink.lock();
@@ -384,7 +390,6 @@ impl Shared {
             .max_frame_size(o.max_frame_size);
         let ws = WebSocket::from_partially_read(transport, tail, Role::Client, Some(config));
         let (conn, link) = Connection::new(ws, poll, this.clone())?;
-        let sink = this.sink.lock().take().ok_or(Error::NotConnected)?;
 
         // Hold the link slot while the thread starts: a callback that sends at once waits
         // here for the link instead of finding none.
@@ -392,7 +397,7 @@ impl Shared {
         this.set_state(State::Open);
         let thread = thread::Builder::new()
             .name("wsthread-connection".into())
-            .spawn(move || conn.run(sink));
+            .spawn(move || conn.run());
         let thread = match thread {
             Ok(t) => t,
             Err(e) => return Err(Error::Io(e)),

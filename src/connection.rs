@@ -162,7 +162,8 @@ impl Connection {
     }
 
     /// The thread's body: runs the connection to its end, then reports it.
-    pub(crate) fn run(mut self, mut sink: Box<dyn EventSink>) {
+    pub(crate) fn run(mut self) {
+        let mut sink = self.shared.take_sink().unwrap_or_else(|| Box::new(Discard));
         let mut events = Events::with_capacity(16);
         loop {
             match self.turn(&mut *sink) {
@@ -282,6 +283,7 @@ impl Connection {
             Command::Ping(p) => WsMessage::Ping(p.into()),
             Command::Pong(p) => WsMessage::Pong(p.into()),
         };
+        log::debug!("sending {}", describe(&frame));
         if !self.ws.can_write() {
             // Closing already: the protocol forbids data after a Close frame.
             if matches!(frame, WsMessage::Text(_) | WsMessage::Binary(_)) {
@@ -497,7 +499,10 @@ impl Connection {
         let info = CloseInfo { code, reason, closed_by, clean, error: self.error.take() };
         log::info!("connection ended: {info}");
         // Close the socket before telling anyone, so that a reconnect from the callback's
-        // caller never overlaps with this one.
+        // caller never overlaps with this one. For TLS, say goodbye with close_notify.
+        if !self.write_shut {
+            self.ws.get_mut().shutdown_write();
+        }
         drop(self.ws);
         drop(self.poll);
         self.shared.record_end(info.clone());
@@ -509,6 +514,14 @@ impl Connection {
     }
 }
 
+/// Stands in for the sink when the client was dropped before its thread started.
+struct Discard;
+
+impl EventSink for Discard {
+    fn message(&mut self, _: &Handle, _: Message) {}
+    fn closed(&mut self, _: &Handle, _: &CloseInfo) {}
+}
+
 /// A close reason may hold at most 123 bytes (125 minus the code); cut on a char boundary.
 pub(crate) fn truncate_reason(text: &str) -> &str {
     let mut end = text.len().min(123);
@@ -516,6 +529,16 @@ pub(crate) fn truncate_reason(text: &str) -> &str {
         end -= 1;
     }
     &text[..end]
+}
+
+fn describe(frame: &WsMessage) -> String {
+    match frame {
+        WsMessage::Text(t) => format!("text of {} bytes", t.len()),
+        WsMessage::Binary(b) => format!("binary of {} bytes", b.len()),
+        WsMessage::Ping(p) => format!("ping of {} bytes", p.len()),
+        WsMessage::Pong(p) => format!("pong of {} bytes", p.len()),
+        WsMessage::Close(_) | WsMessage::Frame(_) => "control frame".to_owned(),
+    }
 }
 
 fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {

@@ -25,8 +25,9 @@ pub enum Error {
     InvalidOption(String),
     /// The host name could not be resolved.
     Dns(io::Error),
-    /// A deadline passed: `connect_timeout` during a connect, or `close_timeout` during a
-    /// disconnect. The text names the phase.
+    /// `connect_timeout` passed before the connect finished. The text names the phase that
+    /// was running (DNS lookup, TCP connect, TLS handshake, WebSocket upgrade). A close that
+    /// outlives `close_timeout` is not an error of a call: it is told by [`CloseInfo`](crate::CloseInfo).
     Timeout(&'static str),
     /// An I/O error on the socket: refused, reset, unreachable, …
     Io(io::Error),

@@ -12,7 +12,7 @@ use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
 use crate::callback::{Callback, EventSink, HandleCallback};
 use crate::close::{CloseCode, CloseInfo, State};
 use crate::connection::{truncate_reason, Command, Connection, Link};
-use crate::dial::{dial, Dialed};
+use crate::dial::{dial, Abort, Dialed};
 use crate::error::Error;
 use crate::handshake::Handshake;
 use crate::message::Message;
@@ -61,6 +61,8 @@ pub(crate) struct Shared {
     dropped: AtomicBool,
     /// Serialises connect and disconnect; holds the connection thread to join.
     lifecycle: Mutex<Option<JoinHandle<()>>>,
+    /// Stops a connect in progress, so that disconnect and drop never wait for a dial.
+    abort: Abort,
 }
 
 impl WebSocketClient {
@@ -129,6 +131,7 @@ impl WebSocketClient {
             sink: Mutex::new(Some(sink)),
             dropped: AtomicBool::new(false),
             lifecycle: Mutex::new(None),
+            abort: Abort::default(),
         });
         Ok(WebSocketClient { handle: Handle { shared } })
     }
@@ -138,7 +141,8 @@ impl WebSocketClient {
     /// the connection thread. If a connection is open, it is first closed with 1001 Going Away.
     ///
     /// Fails with [`Error::Rejected`] (status, headers and body) when the server refuses the
-    /// upgrade, [`Error::Timeout`] when the deadline passes, [`Error::InCallback`] when called
+    /// upgrade, [`Error::Timeout`] when the deadline passes, [`Error::Aborted`] when another
+    /// thread disconnects or drops the client meanwhile, [`Error::InCallback`] when called
     /// from this client's callback.
     pub fn connect(&self, headers: &[(&str, &str)]) -> Result<Handshake, Error> {
         self.handle.connect(headers)
@@ -256,6 +260,7 @@ impl Handle {
     /// message queued before it, waits for the server's Close and for the connection thread
     /// to end (at most `close_timeout` for the close), and returns with the callback's `None`
     /// delivered. From inside the callback it only starts the close and returns at once.
+    /// A connect in progress on another thread is stopped: it returns [`Error::Aborted`].
     /// Disconnecting a client that is not connected does nothing.
     pub fn disconnect_with(&self, code: impl Into<CloseCode>, reason: &str) -> Result<(), Error> {
         let code = code.into();
@@ -343,13 +348,22 @@ impl Shared {
     }
 
     fn request_close(&self, code: CloseCode, reason: String) {
+        // Closing from now on: later sends fail instead of being dropped behind the Close.
+        let _ = self.state.compare_exchange(
+            State::Open as u8,
+            State::Closing as u8,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
         if let Some(link) = &*self.link.read() {
             link.request_close(code, reason);
         }
     }
 
-    /// Closes the current connection, if any, and waits for its thread.
+    /// Closes the current connection, if any, and waits for its thread. A connect in
+    /// progress on another thread is aborted first.
     fn shut_down(&self, code: CloseCode, reason: String) {
+        self.abort.request();
         let mut life = self.lifecycle.lock();
         self.shut_down_locked(&mut life, code, reason);
     }
@@ -368,6 +382,7 @@ impl Shared {
             return Err(Error::InCallback);
         }
         let mut life = this.lifecycle.lock();
+        this.abort.reset();
         this.shut_down_locked(&mut life, CloseCode::GOING_AWAY, String::new());
         *this.close_info.lock() = None;
         this.set_state(State::Connecting);
@@ -381,7 +396,8 @@ impl Shared {
     }
 
     fn start(this: &Arc<Shared>, headers: &[(&str, &str)], life: &mut Option<JoinHandle<()>>) -> Result<Handshake, Error> {
-        let Dialed { poll, transport, tail, handshake } = dial(&this.options, this.tls.as_ref(), headers)?;
+        let Dialed { poll, waker, transport, tail, handshake } =
+            dial(&this.options, this.tls.as_ref(), headers, &this.abort)?;
         let o = &this.options;
         let config = WebSocketConfig::default()
             .read_buffer_size(64 * 1024)
@@ -389,7 +405,7 @@ impl Shared {
             .max_message_size(o.max_message_size)
             .max_frame_size(o.max_frame_size);
         let ws = WebSocket::from_partially_read(transport, tail, Role::Client, Some(config));
-        let (conn, link) = Connection::new(ws, poll, this.clone())?;
+        let (conn, link) = Connection::new(ws, poll, waker, this.clone());
 
         // Hold the link slot while the thread starts: a callback that sends at once waits
         // here for the link instead of finding none.

@@ -28,7 +28,7 @@ use tungstenite::Message as WsMessage;
 use crate::callback::EventSink;
 use crate::client::{Handle, Shared};
 use crate::close::{CloseCode, CloseInfo, ClosedBy, State};
-use crate::dial::{SOCKET, WAKER};
+use crate::dial::SOCKET;
 use crate::message::Message;
 use crate::transport::Transport;
 
@@ -47,7 +47,7 @@ pub(crate) enum Command {
 /// The other threads' end of a connection: the command queue and the waker.
 pub(crate) struct Link {
     tx: Sender<Command>,
-    waker: Waker,
+    waker: Arc<Waker>,
     /// Set while a wake-up is already due (or the thread is busy and will look anyway), so
     /// that a burst of sends costs one wake-up, not one each.
     wake_pending: Arc<AtomicBool>,
@@ -120,9 +120,9 @@ impl Connection {
     pub(crate) fn new(
         ws: WebSocket<Transport>,
         poll: Poll,
+        waker: Arc<Waker>,
         shared: Arc<Shared>,
-    ) -> io::Result<(Connection, Link)> {
-        let waker = Waker::new(poll.registry(), WAKER)?;
+    ) -> (Connection, Link) {
         let (tx, rx) = crossbeam_channel::unbounded();
         let wake_pending = Arc::new(AtomicBool::new(false));
         let close_requested = Arc::new(AtomicBool::new(false));
@@ -158,7 +158,7 @@ impl Connection {
             sink_broken: false,
             unsent: 0,
         };
-        Ok((conn, link))
+        (conn, link)
     }
 
     /// The thread's body: runs the connection to its end, then reports it.

@@ -50,6 +50,8 @@ pub enum Error {
     /// The close code may not be sent on the wire (RFC 6455 §7.4): 1005, 1006, 1015,
     /// anything below 1000, 1004, or 1016–2999, or 5000 and up.
     InvalidCloseCode(u16),
+    /// The connect was stopped by a `disconnect` or a drop from another thread.
+    Aborted,
     /// `connect` was called from the connection's own callback, where it would wait for itself.
     InCallback,
 }
@@ -75,6 +77,7 @@ impl fmt::Display for Error {
                 write!(f, "control frame payload of {n} bytes is over the 125-byte limit")
             }
             Error::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
+            Error::Aborted => write!(f, "connect aborted by disconnect"),
             Error::InCallback => {
                 write!(f, "connect() cannot be called from the connection's own callback")
             }

@@ -1,0 +1,41 @@
+//! A certificate that does not name the host connected to is refused with
+//! `Error::Certificate`, even though its CA is trusted.
+
+mod support;
+
+use support::tls::{wss_echo_server, TestCa};
+use support::*;
+use wsthread::{Error, Options, RootCerts, State, WebSocketClient};
+
+fn expect_certificate_error(url: &str, ca: &TestCa) {
+    let options = Options::new(url)
+        .unwrap()
+        .root_certs(RootCerts::None)
+        .add_root_certificate_pem(ca.pem())
+        .connect_timeout(secs(20));
+    let (callback, rx) = collector();
+    let client = WebSocketClient::new(callback, options).unwrap();
+    match client.connect(&[]) {
+        Err(Error::Certificate(e)) => eprintln!("refused as expected: {e}"),
+        other => panic!("{url}: expected Error::Certificate, got {other:?}"),
+    }
+    assert_eq!(client.state(), State::Closed);
+    assert!(matches!(client.send("x"), Err(Error::NotConnected)));
+    drop(client);
+    expect_no_more(&rx); // a failed connect delivers nothing, not even None
+}
+
+#[test]
+fn certificate_for_localhost_refused_at_127_0_0_1() {
+    let ca = TestCa::new("wsthread test CA");
+    let (server, _seen) = wss_echo_server(ca.issue(&["localhost"]));
+    expect_certificate_error(&server.wss_url("/"), &ca);
+}
+
+#[test]
+fn certificate_for_another_name_refused_at_localhost() {
+    let ca = TestCa::new("wsthread test CA");
+    let (server, _seen) = wss_echo_server(ca.issue(&["other.example"]));
+    let url = format!("wss://localhost:{}/", server.addr().port());
+    expect_certificate_error(&url, &ca);
+}

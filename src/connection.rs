@@ -166,13 +166,20 @@ impl Connection {
         let mut sink = self.shared.take_sink().unwrap_or_else(|| Box::new(Discard));
         let mut events = Events::with_capacity(16);
         loop {
-            match self.turn(&mut *sink) {
-                Step::End => break,
-                Step::Busy => continue,
-                Step::Idle => {}
-            }
-            if !self.sleep(&mut events) {
+            let step = self.turn(&mut *sink);
+            if let Step::End = step {
                 break;
+            }
+            // Checked even while busy: a server that floods us must not stretch a close
+            // past its deadline.
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                self.on_deadline();
+                break;
+            }
+            if let Step::Idle = step {
+                if !self.sleep(&mut events) {
+                    break;
+                }
             }
         }
         self.finish(sink);
@@ -253,8 +260,9 @@ impl Connection {
 
     /// Moves queued commands into tungstenite's write buffer while the socket takes bytes.
     fn take_commands(&mut self) -> Step {
-        // Clear before looking: a send that lands after the last try_recv will wake us.
-        self.wake_pending.store(false, Ordering::Release);
+        // Clear before looking: a send that lands after the last try_recv will wake us. A
+        // swap, not a store: reading the flag acquires the send of whoever set it.
+        self.wake_pending.swap(false, Ordering::AcqRel);
         for _ in 0..BATCH {
             match self.rx.try_recv() {
                 Ok(cmd) => {

@@ -305,7 +305,8 @@ fn decode_chunked(mut data: &[u8]) -> Option<Vec<u8>> {
         if size == 0 {
             return Some(body);
         }
-        if data.len() < size + 2 {
+        // A hostile size near usize::MAX must not overflow.
+        if data.len() < size.saturating_add(2) {
             return None;
         }
         body.extend_from_slice(&data[..size]);
@@ -395,6 +396,36 @@ mod tests {
         ];
         for b in bad {
             assert!(matches!(head(&b).verify_upgrade(&r), Err(Error::Handshake(_))), "{b}");
+        }
+    }
+
+    #[test]
+    fn hostile_answers_never_panic() {
+        // A small deterministic generator: heads and bodies built from pieces that matter
+        // to the parser, shuffled and cut at random places.
+        let pieces: [&[u8]; 12] = [
+            b"HTTP/1.1 401 X\r\n", b"Content-Length: ", b"99999999999999999999", b"\r\n",
+            b"Transfer-Encoding: chunked\r\n", b"ffffffffffffffff\r\n", b"0\r\n\r\n", b"3\r\nab",
+            b"\r\n\r\n", b"\xff\xfe", b"Content-Length: 5\r\n", b":",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let mut input = Vec::new();
+            for _ in 0..(next() % 10) {
+                input.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+            }
+            let cut = (next() as usize) % (input.len() + 1);
+            if let Ok(Some(head)) = parse_head(&input[..cut]) {
+                let rest = &input[head.len.min(cut)..];
+                let _ = head.complete_body(rest, next() % 2 == 0);
+                let _ = head.verify_upgrade(&req(&["a"]));
+            }
         }
     }
 

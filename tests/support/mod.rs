@@ -121,6 +121,9 @@ impl Server {
                             break;
                         }
                         let Ok(stream) = stream else { continue };
+                        // Nagle on the server against the client's delayed ACK costs 40 ms
+                        // per TLS upgrade (tickets, then the 101); real servers turn it off.
+                        let _ = stream.set_nodelay(true);
                         // A safety net only: the guard's shutdown is what ends handlers.
                         let _ = stream.set_read_timeout(Some(secs(30)));
                         let _ = stream.set_write_timeout(Some(secs(30)));

@@ -202,6 +202,8 @@ impl WebSocketClient {
 impl Drop for WebSocketClient {
     fn drop(&mut self) {
         let shared = &self.handle.shared;
+        // First, so that no Handle can start a connection after the one closed below.
+        shared.dropped.store(true, Ordering::Release);
         if shared.on_connection_thread() {
             // Dropped from inside the callback: the thread cannot join itself. Ask it to
             // close; it ends by itself within the close timeout.
@@ -209,9 +211,9 @@ impl Drop for WebSocketClient {
         } else {
             shared.shut_down(CloseCode::GOING_AWAY, String::new());
         }
-        let mut sink = shared.sink.lock();
-        shared.dropped.store(true, Ordering::Release);
-        *sink = None;
+        // The connection thread puts the sink back only while `dropped` is false, under this
+        // same lock, so after this no sink (and no Handle it holds) keeps `Shared` alive.
+        *shared.sink.lock() = None;
     }
 }
 
@@ -382,6 +384,11 @@ impl Shared {
             return Err(Error::InCallback);
         }
         let mut life = this.lifecycle.lock();
+        if this.dropped.load(Ordering::Acquire) {
+            // Only a Handle outlives the client; a connection made now would have no owner
+            // to close it and no drop to join its thread.
+            return Err(Error::NotConnected);
+        }
         this.abort.reset();
         this.shut_down_locked(&mut life, CloseCode::GOING_AWAY, String::new());
         *this.close_info.lock() = None;

@@ -39,6 +39,20 @@
 //! out at once. The callback runs on that thread; from inside it, use the [`Handle`] given by
 //! [`WebSocketClient::with_handle`] to reply or disconnect.
 //!
+//! ## States
+//!
+//! [`WebSocketClient::state`] moves `Closed → Connecting` when `connect` starts, `→ Open`
+//! once the server's 101 is verified (before `connect` returns and before the first
+//! callback), `→ Closing` as soon as a Close is requested, sent or received, and `→ Closed`
+//! just before the callback's `None`. [`is_open`](WebSocketClient::is_open) is true only in
+//! `Open`; `send` works only then. [`close_info`](WebSocketClient::close_info) tells why the
+//! last connection ended: code, reason, which side closed, whether it was clean, what failed.
+//!
+//! ## Logging
+//!
+//! Through the [`log`](https://docs.rs/log) facade, never to stdout: `info` for connects and
+//! closes, `warn` for protocol trouble and lost connections, `debug` for each message.
+//!
 //! [`connect`]: WebSocketClient::connect
 
 #![deny(missing_docs)]

@@ -15,6 +15,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::client::WebPkiServerVerifier;
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::error::Error;
@@ -41,30 +42,37 @@ pub(crate) fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Erro
         }
     }
 
-    let builder = if opts.danger_accept_invalid_certs {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
+    let verifier: Arc<dyn ServerCertVerifier> = if opts.danger_accept_invalid_certs {
+        Arc::new(AcceptAnyCert(provider))
     } else {
-        match opts.roots {
-            RootCerts::Platform => {
-                let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider)
-                    .map_err(|e| Error::InvalidOption(format!("platform trust store: {e}")))?;
-                builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier))
-            }
+        let chained: Arc<dyn ServerCertVerifier> = match opts.roots {
+            RootCerts::Platform => Arc::new(
+                rustls_platform_verifier::Verifier::new_with_extra_roots(extra.clone(), provider.clone())
+                    .map_err(|e| Error::InvalidOption(format!("platform trust store: {e}")))?,
+            ),
             RootCerts::WebPki | RootCerts::None => {
                 let mut store = RootCertStore::empty();
                 if opts.roots == RootCerts::WebPki {
                     store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
                 }
-                for cert in extra {
+                for cert in extra.iter().cloned() {
                     store.add(cert).map_err(|e| Error::InvalidOption(format!("CA certificate: {e}")))?;
                 }
                 if store.is_empty() {
                     return Err(Error::InvalidOption("no root certificates to trust".into()));
                 }
-                builder.with_root_certificates(store)
+                WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider)
+                    .build()
+                    .map_err(|e| Error::InvalidOption(format!("tls verifier: {e}")))?
             }
+        };
+        if extra.is_empty() {
+            chained
+        } else {
+            Arc::new(TrustedAsIs { chained, certs: extra })
         }
     };
+    let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
 
     let config = match &opts.client_cert_pem {
         None => builder.with_no_client_auth(),
@@ -83,6 +91,62 @@ pub(crate) fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Erro
         }
     };
     Ok(Arc::new(config))
+}
+
+/// Verifies through the chain as usual, but also accepts a server certificate that is
+/// byte for byte one the user added with `extra_roots_pem`, if it names the host. Without
+/// this, a self-signed certificate made by `openssl req -x509` (which marks it as a CA) is
+/// refused by webpki as "CA used as end entity", although the user trusted exactly it;
+/// OpenSSL-based clients accept it, and users expect the same.
+#[derive(Debug)]
+struct TrustedAsIs {
+    chained: Arc<dyn ServerCertVerifier>,
+    certs: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for TrustedAsIs {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.chained.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+            Ok(verified) => Ok(verified),
+            Err(e) if self.certs.iter().any(|c| c.as_ref() == end_entity.as_ref()) => {
+                let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|_| e.clone())?;
+                cert.verify_is_valid_for_subject_name(server_name)
+                    .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))?;
+                log::debug!("server certificate trusted as is (it was added as a root): {e}");
+                Ok(ServerCertVerified::assertion())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.chained.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.chained.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.chained.supported_verify_schemes()
+    }
 }
 
 /// The `danger_accept_invalid_certs` verifier: any certificate, any name. Handshake

@@ -437,6 +437,30 @@ impl RawConn {
     }
 }
 
+/// A raw server that answers 101 with `extra` headers, then waits for the client to go.
+pub fn raw_101_server(extra: &'static [&'static str]) -> Server {
+    Server::threaded(move |stream, _| {
+        let mut c = RawConn::new(stream);
+        if c.accept(extra).is_ok() {
+            c.drain_until_eof();
+        }
+    })
+}
+
+/// Connects with `options` and expects the 101 answer to be refused with `Error::Handshake`,
+/// leaving the client closed and the callback silent.
+pub fn expect_handshake_error(options: wsthread::Options, what: &str) {
+    let (callback, rx) = collector();
+    let client = wsthread::WebSocketClient::new(callback, options.connect_timeout(secs(20))).unwrap();
+    match client.connect(&[]) {
+        Err(wsthread::Error::Handshake(why)) => eprintln!("{what}: refused as expected: {why}"),
+        other => panic!("{what}: expected Error::Handshake, got {other:?}"),
+    }
+    assert_eq!(client.state(), wsthread::State::Closed);
+    drop(client);
+    expect_no_more(&rx);
+}
+
 /// An unmasked (server) frame.
 pub fn frame(fin: bool, rsv1: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 10);

@@ -11,7 +11,8 @@ use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
 
 use crate::callback::{Callback, EventSink, HandleCallback};
 use crate::close::{CloseCode, CloseInfo, State};
-use crate::connection::{truncate_reason, Command, Connection, Link};
+use crate::connection::{truncate_reason, Connection};
+use crate::link::{Command, Link};
 use crate::dial::{dial, Abort, Dialed};
 use crate::error::Error;
 use crate::handshake::Handshake;

@@ -14,11 +14,11 @@
 
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::TryRecvError;
 use mio::{Events, Poll, Waker};
 use tungstenite::error::{Error as WsError, ProtocolError};
 use tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
@@ -29,53 +29,13 @@ use crate::callback::EventSink;
 use crate::client::{Handle, Shared};
 use crate::close::{CloseCode, CloseInfo, ClosedBy, State};
 use crate::dial::SOCKET;
+use crate::link::{link, Command, Inbox, Link};
 use crate::message::Message;
 use crate::transport::Transport;
 
 /// How many messages one loop iteration reads or takes before looking at the other side:
 /// keeps a flood in one direction from starving the other.
 const BATCH: usize = 256;
-
-/// What other threads ask of the connection thread.
-pub(crate) enum Command {
-    Send(Message),
-    Ping(Vec<u8>),
-    Pong(Vec<u8>),
-    Close(CloseCode, String),
-}
-
-/// The other threads' end of a connection: the command queue and the waker.
-pub(crate) struct Link {
-    tx: Sender<Command>,
-    waker: Arc<Waker>,
-    /// Set while a wake-up is already due (or the thread is busy and will look anyway), so
-    /// that a burst of sends costs one wake-up, not one each.
-    wake_pending: Arc<AtomicBool>,
-    /// Set by a disconnect: the close deadline starts now, even if the Close frame must wait
-    /// behind queued messages for a socket that will not take them.
-    close_requested: Arc<AtomicBool>,
-    pub(crate) thread: std::thread::ThreadId,
-}
-
-impl Link {
-    /// Queues a command; gives it back if the connection thread is gone.
-    pub(crate) fn send(&self, cmd: Command) -> Result<(), Command> {
-        self.tx.send(cmd).map_err(|e| e.0)?;
-        if !self.wake_pending.swap(true, Ordering::AcqRel) {
-            // A failed wake means the poller is gone, i.e. the thread has ended.
-            let _ = self.waker.wake();
-        }
-        Ok(())
-    }
-
-    /// Queues a Close and always wakes the thread, so its deadline starts now.
-    pub(crate) fn request_close(&self, code: CloseCode, reason: String) {
-        self.close_requested.store(true, Ordering::Release);
-        if self.tx.send(Command::Close(code, reason)).is_ok() {
-            let _ = self.waker.wake();
-        }
-    }
-}
 
 /// Outcome of a step of the loop.
 enum Step {
@@ -90,9 +50,7 @@ enum Step {
 pub(crate) struct Connection {
     ws: WebSocket<Transport>,
     poll: Poll,
-    rx: Receiver<Command>,
-    wake_pending: Arc<AtomicBool>,
-    close_requested: Arc<AtomicBool>,
+    inbox: Inbox,
     shared: Arc<Shared>,
     handle: Handle,
     close_timeout: Duration,
@@ -123,25 +81,13 @@ impl Connection {
         waker: Arc<Waker>,
         shared: Arc<Shared>,
     ) -> (Connection, Link) {
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let wake_pending = Arc::new(AtomicBool::new(false));
-        let close_requested = Arc::new(AtomicBool::new(false));
-        let link = Link {
-            tx,
-            waker,
-            wake_pending: wake_pending.clone(),
-            close_requested: close_requested.clone(),
-            // Replaced by the connection thread's id as soon as it is spawned.
-            thread: std::thread::current().id(),
-        };
+        let (link, inbox) = link(waker);
         let close_timeout = shared.options.close_timeout;
         let handle = Handle::new(shared.clone());
         let conn = Connection {
             ws,
             poll,
-            rx,
-            wake_pending,
-            close_requested,
+            inbox,
             shared,
             handle,
             close_timeout,
@@ -188,7 +134,7 @@ impl Connection {
     /// Does everything possible without waiting.
     fn turn(&mut self, sink: &mut dyn EventSink) -> Step {
         let mut busy = false;
-        if self.deadline.is_none() && self.close_requested.load(Ordering::Acquire) {
+        if self.deadline.is_none() && self.inbox.close_requested.load(Ordering::Acquire) {
             self.deadline = Some(Instant::now() + self.close_timeout);
         }
         if self.writable && !self.lingering {
@@ -262,9 +208,9 @@ impl Connection {
     fn take_commands(&mut self) -> Step {
         // Clear before looking: a send that lands after the last try_recv will wake us. A
         // swap, not a store: reading the flag acquires the send of whoever set it.
-        self.wake_pending.swap(false, Ordering::AcqRel);
+        self.inbox.wake_pending.swap(false, Ordering::AcqRel);
         for _ in 0..BATCH {
-            match self.rx.try_recv() {
+            match self.inbox.rx.try_recv() {
                 Ok(cmd) => {
                     if let Step::End = self.apply(cmd) {
                         return Step::End;
@@ -272,14 +218,14 @@ impl Connection {
                     if !self.writable {
                         // The socket is full: leave the rest queued, and spare the senders
                         // the wake-ups; the writable edge brings us back.
-                        self.wake_pending.store(true, Ordering::Release);
+                        self.inbox.wake_pending.store(true, Ordering::Release);
                         return Step::Idle;
                     }
                 }
                 Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => return Step::Idle,
             }
         }
-        self.wake_pending.store(true, Ordering::Release);
+        self.inbox.wake_pending.store(true, Ordering::Release);
         Step::Busy
     }
 
@@ -338,7 +284,7 @@ impl Connection {
             // What the callback just queued (a reply, a disconnect) goes out before the next
             // frame is parsed: a reply must not be lost to a Close or a protocol error that
             // arrived right behind the message it answers.
-            if self.writable && !self.rx.is_empty() {
+            if self.writable && !self.inbox.rx.is_empty() {
                 if let Step::End = self.take_commands() {
                     return Step::End;
                 }
@@ -492,7 +438,7 @@ impl Connection {
 
     /// Reports the end: records why, marks the client closed, then calls the sink once.
     fn finish(mut self, mut sink: Box<dyn EventSink>) {
-        self.unsent += self.rx.try_iter().filter(|c| matches!(c, Command::Send(_))).count();
+        self.unsent += self.inbox.rx.try_iter().filter(|c| matches!(c, Command::Send(_))).count();
         if self.unsent > 0 {
             log::warn!("{} queued message(s) were not sent before the connection ended", self.unsent);
         }

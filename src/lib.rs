@@ -64,6 +64,7 @@ mod connection;
 mod dial;
 mod error;
 mod handshake;
+mod link;
 mod message;
 mod options;
 mod tls;

@@ -295,6 +295,7 @@ impl Connection {
 
     fn deliver(&mut self, sink: &mut dyn EventSink, message: Message) {
         if self.sink_broken {
+            log::debug!("dropped {message:?}: the callback panicked earlier");
             return;
         }
         log::debug!("received {message:?}");
@@ -378,8 +379,11 @@ impl Connection {
         self.shared.set_state(State::Closing);
         self.lingering = true;
         if self.ws.can_write() {
-            self.sent_close = Some((code, why.clone()));
-            let frame = CloseFrame { code: WsCloseCode::from(code.0), reason: truncate_reason(&why).into() };
+            // The reason on the wire (and so in CloseInfo) is cut to what a Close frame holds;
+            // the whole text stays in CloseInfo::error.
+            let reason = truncate_reason(&why).to_owned();
+            self.sent_close = Some((code, reason.clone()));
+            let frame = CloseFrame { code: WsCloseCode::from(code.0), reason: reason.into() };
             if let Err(e) = self.ws.close(Some(frame)) {
                 if !matches!(&e, WsError::Io(io) if io.kind() == io::ErrorKind::WouldBlock) {
                     return Step::End;

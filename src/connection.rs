@@ -110,9 +110,23 @@ impl Connection {
     /// The thread's body: runs the connection to its end, then reports it.
     pub(crate) fn run(mut self) {
         let mut sink = self.shared.take_sink().unwrap_or_else(|| Box::new(Discard));
+        // The callback's panics are caught where it is called. This catches our own (or a
+        // dependency's) on input nobody foresaw: the connection still ends in order, with
+        // `None` delivered and the client marked closed, instead of a state left dangling.
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.drive(&mut *sink))) {
+            let why = format!("internal error: {}", panic_text(&*panic));
+            log::error!("{why}");
+            self.closed_by.get_or_insert(ClosedBy::Local);
+            self.error.get_or_insert(why);
+        }
+        self.finish(sink);
+    }
+
+    /// The loop: work, then sleep, until the connection is over.
+    fn drive(&mut self, sink: &mut dyn EventSink) {
         let mut events = Events::with_capacity(16);
         loop {
-            let step = self.turn(&mut *sink);
+            let step = self.turn(sink);
             if let Step::End = step {
                 break;
             }
@@ -128,7 +142,6 @@ impl Connection {
                 }
             }
         }
-        self.finish(sink);
     }
 
     /// Does everything possible without waiting.

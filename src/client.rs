@@ -11,7 +11,7 @@ use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
 
 use crate::callback::{Callback, EventSink, HandleCallback};
 use crate::close::{CloseCode, CloseInfo, State};
-use crate::connection::{truncate_reason, Connection};
+use crate::connection::Connection;
 use crate::link::{Command, Link};
 use crate::dial::{dial, Abort, Dialed};
 use crate::error::Error;
@@ -273,7 +273,6 @@ impl Handle {
         if reason.len() > 123 {
             return Err(Error::PayloadTooLong(reason.len() + 2));
         }
-        debug_assert_eq!(truncate_reason(reason), reason);
         if self.shared.on_connection_thread() {
             self.shared.request_close(code, reason.to_owned());
         } else {

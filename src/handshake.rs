@@ -315,10 +315,7 @@ fn decode_chunked(mut data: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 /// Standard base64 with padding (RFC 4648 §4), for Basic credentials in the URL.
@@ -370,6 +367,10 @@ mod tests {
         assert!(text.contains(&format!("Authorization: Basic {}\r\n", base64(b"us er:p@ss"))), "{text}");
         assert!(text.contains("Origin: http://o\r\n"));
         assert!(text.ends_with("\r\n\r\n"));
+        // '+' is a plus in a URL's user info, not a space.
+        let url = Url::parse("ws://a+b:c@h/").unwrap();
+        let text = String::from_utf8(build_request(&url, &[], &[]).unwrap().bytes).unwrap();
+        assert!(text.contains(&format!("Basic {}\r\n", base64(b"a+b:c"))), "{text}");
     }
 
     #[test]

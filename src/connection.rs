@@ -47,6 +47,21 @@ enum Step {
     End,
 }
 
+impl Step {
+    /// The combined outcome of two steps: over if either ended, busy if either was.
+    fn and(self, next: Step) -> Step {
+        match (self, next) {
+            (Step::End, _) | (_, Step::End) => Step::End,
+            (Step::Busy, _) | (_, Step::Busy) => Step::Busy,
+            _ => Step::Idle,
+        }
+    }
+
+    fn is_end(&self) -> bool {
+        matches!(self, Step::End)
+    }
+}
+
 pub(crate) struct Connection {
     ws: WebSocket<Transport>,
     poll: Poll,
@@ -146,37 +161,20 @@ impl Connection {
 
     /// Does everything possible without waiting.
     fn turn(&mut self, sink: &mut dyn EventSink) -> Step {
-        let mut busy = false;
         if self.deadline.is_none() && self.inbox.close_requested.load(Ordering::Acquire) {
             self.deadline = Some(Instant::now() + self.close_timeout);
         }
+        let mut step = Step::Idle;
         if self.writable && !self.lingering {
-            match self.take_commands() {
-                Step::End => return Step::End,
-                Step::Busy => busy = true,
-                Step::Idle => {}
-            }
+            step = step.and(self.take_commands());
         }
-        if self.readable {
-            let step = if self.lingering { self.discard() } else { self.read_messages(sink) };
-            match step {
-                Step::End => return Step::End,
-                Step::Busy => busy = true,
-                Step::Idle => {}
-            }
+        if self.readable && !step.is_end() {
+            step = step.and(if self.lingering { self.discard() } else { self.read_messages(sink) });
         }
-        if self.writable {
-            match self.flush() {
-                Step::End => return Step::End,
-                Step::Busy => busy = true,
-                Step::Idle => {}
-            }
+        if self.writable && !step.is_end() {
+            step = step.and(self.flush());
         }
-        if busy {
-            Step::Busy
-        } else {
-            Step::Idle
-        }
+        step
     }
 
     /// Sleeps in the poller until the socket is ready, a command arrives, or the close

@@ -226,21 +226,9 @@ impl Dialer<'_> {
         const PHASE: &str = "the WebSocket upgrade";
         let mut sent = 0;
         while sent < request.bytes.len() {
-            match transport.write(&request.bytes[sent..]) {
-                Ok(n) => sent += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(PHASE)?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_error(e)),
-            }
+            sent += self.retry(PHASE, || transport.write(&request.bytes[sent..]))?;
         }
-        loop {
-            match transport.flush() {
-                Ok(()) => break,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(PHASE)?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_error(e)),
-            }
-        }
+        self.retry(PHASE, || transport.flush())?;
 
         let mut buf = Vec::with_capacity(1024);
         let mut eof = false;
@@ -273,16 +261,23 @@ impl Dialer<'_> {
     /// Appends what the stream has to `buf`, waiting for it if need be. Returns true at EOF.
     fn read_some(&mut self, transport: &mut Transport, buf: &mut Vec<u8>, phase: &'static str) -> Result<bool, Error> {
         let mut chunk = [0u8; 4096];
+        // A TLS peer that closes without close_notify is an end of input here like any other.
+        let n = self.retry(phase, || match transport.read(&mut chunk) {
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+            other => other,
+        })?;
+        buf.extend_from_slice(&chunk[..n]);
+        Ok(n == 0)
+    }
+
+    /// Runs a non-blocking I/O step until it goes through: waits in the poller on
+    /// `WouldBlock`, repeats on `Interrupted`, turns anything else into an `Error`.
+    fn retry<T>(&mut self, phase: &'static str, mut step: impl FnMut() -> io::Result<T>) -> Result<T, Error> {
         loop {
-            match transport.read(&mut chunk) {
-                Ok(0) => return Ok(true),
-                Ok(n) => {
-                    buf.extend_from_slice(&chunk[..n]);
-                    return Ok(false);
-                }
+            match step() {
+                Ok(done) => return Ok(done),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(phase)?,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(true),
                 Err(e) => return Err(io_error(e)),
             }
         }

@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::handshake::Handshake;
 use crate::message::Message;
 use crate::options::Options;
+use crate::utf8_guard::Guarded;
 
 /// A WebSocket client: one connection at a time, run by its own background thread, with
 /// every received message handed to a callback.
@@ -411,6 +412,7 @@ impl Shared {
             .write_buffer_size(64 * 1024)
             .max_message_size(o.max_message_size)
             .max_frame_size(o.max_frame_size);
+        let transport = Guarded::new(transport, &tail);
         let ws = WebSocket::from_partially_read(transport, tail, Role::Client, Some(config));
         let (conn, link) = Connection::new(ws, poll, waker, this.clone());
 

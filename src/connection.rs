@@ -32,6 +32,7 @@ use crate::dial::SOCKET;
 use crate::link::{link, Command, Inbox, Link};
 use crate::message::Message;
 use crate::transport::Transport;
+use crate::utf8_guard::Guarded;
 
 /// How many messages one loop iteration reads or takes before looking at the other side:
 /// keeps a flood in one direction from starving the other.
@@ -63,7 +64,7 @@ impl Step {
 }
 
 pub(crate) struct Connection {
-    ws: WebSocket<Transport>,
+    ws: WebSocket<Guarded<Transport>>,
     poll: Poll,
     inbox: Inbox,
     shared: Arc<Shared>,
@@ -91,7 +92,7 @@ pub(crate) struct Connection {
 impl Connection {
     /// Builds the thread's state and the link other threads use to reach it.
     pub(crate) fn new(
-        ws: WebSocket<Transport>,
+        ws: WebSocket<Guarded<Transport>>,
         poll: Poll,
         waker: Arc<Waker>,
         shared: Arc<Shared>,
@@ -337,6 +338,11 @@ impl Connection {
 
     fn on_read_error(&mut self, e: WsError) -> Step {
         match e {
+            // Nothing complete to return. A text frame still arriving may already be known
+            // to be invalid: fail now rather than wait for the rest of it (fail-fast).
+            WsError::Io(e) if e.kind() == io::ErrorKind::WouldBlock && self.ws.get_ref().guard.invalid() => {
+                self.fail(CloseCode::INVALID_PAYLOAD, "invalid UTF-8 in a text message".into())
+            }
             WsError::Io(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.readable = false;
                 Step::Idle
@@ -410,7 +416,7 @@ impl Connection {
             Ok(()) => {
                 if self.lingering && !self.write_shut {
                     self.write_shut = true;
-                    self.ws.get_mut().shutdown_write();
+                    self.ws.get_mut().stream.shutdown_write();
                 }
                 Step::Idle
             }
@@ -428,7 +434,7 @@ impl Connection {
 
     /// Lingering: throw input away until the server closes.
     fn discard(&mut self) -> Step {
-        if self.ws.get_mut().discard_input() {
+        if self.ws.get_mut().stream.discard_input() {
             Step::End
         } else {
             self.readable = false;
@@ -470,7 +476,7 @@ impl Connection {
         // Close the socket before telling anyone, so that a reconnect from the callback's
         // caller never overlaps with this one. For TLS, say goodbye with close_notify.
         if !self.write_shut {
-            self.ws.get_mut().shutdown_write();
+            self.ws.get_mut().stream.shutdown_write();
         }
         drop(self.ws);
         drop(self.poll);

@@ -69,6 +69,7 @@ mod message;
 mod options;
 mod tls;
 mod transport;
+mod utf8_guard;
 
 pub use client::{Handle, WebSocketClient};
 pub use close::{CloseCode, CloseInfo, ClosedBy, State};

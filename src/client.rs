@@ -422,6 +422,7 @@ impl Shared {
         this.set_state(State::Open);
         let thread = thread::Builder::new()
             .name("wsthread-connection".into())
+            .stack_size(o.thread_stack_size)
             .spawn(move || conn.run());
         let thread = match thread {
             Ok(t) => t,

@@ -42,6 +42,10 @@ pub struct Options {
     /// Sets `TCP_NODELAY`, so that small messages leave at once instead of waiting for
     /// Nagle's algorithm. Defaults to `true`.
     pub tcp_nodelay: bool,
+    /// Stack size of the connection thread, which also runs the callback. Resident memory
+    /// grows only with the pages actually used, so this bounds address space rather than
+    /// costing memory; raise it if the callback recurses deeply. Defaults to 512 KiB.
+    pub thread_stack_size: usize,
     /// TLS settings for `wss://` URLs.
     pub tls: TlsOptions,
 }
@@ -94,6 +98,7 @@ impl Options {
             max_message_size: Some(64 << 20),
             max_frame_size: Some(16 << 20),
             tcp_nodelay: true,
+            thread_stack_size: 512 << 10,
             tls: TlsOptions::default(),
         })
     }
@@ -136,6 +141,12 @@ impl Options {
     /// Sets [`Options::tcp_nodelay`].
     pub fn tcp_nodelay(mut self, on: bool) -> Self {
         self.tcp_nodelay = on;
+        self
+    }
+
+    /// Sets [`Options::thread_stack_size`].
+    pub fn thread_stack_size(mut self, bytes: usize) -> Self {
+        self.thread_stack_size = bytes;
         self
     }
 

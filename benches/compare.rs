@@ -1,7 +1,7 @@
 //! wsthread against raw tungstenite and tokio-tungstenite, on one local echo server (issue 10).
 //!
 //! ```text
-//! cargo bench --bench compare                     # full run: 5 rounds per workload, a few minutes
+//! cargo bench --bench compare                     # full run: 7 rounds per workload, ~2 minutes
 //! cargo bench --bench compare -- --quick          # 2 rounds, fewer messages, under a minute
 //! cargo bench --bench compare -- --only bulk,idle # some workload groups only
 //! cargo bench --bench compare -- --json out.jsonl # also write the JSON figures to a file
@@ -40,7 +40,7 @@
 //! Every client is handed a fresh `Vec<u8>` per message (what an application producing data
 //! has): wsthread takes it as `Message::Binary`, tungstenite as `Bytes` without a copy.
 //!
-//! ## Workloads (full / --quick)
+//! ## Workloads (full / --quick; 7 / 2 rounds unless said)
 //! - `pipelined_16B`, `pipelined_1KiB`: 200,000 / 50,000 binary messages sent as fast as the
 //!   client takes them while echoes are counted; msg/s from the first send to the last echo.
 //! - `round_trip`: 20,000 / 5,000 × (send 16 B, wait for the echo); median and p99 in µs.
@@ -63,7 +63,10 @@
 //!
 //! ## Output
 //! Per workload a table: client, median over rounds, min..max, unit, ratio to raw tungstenite
-//! (client / raw; for times and counts lower is better, and the header says which way).
+//! (client / raw; for times and counts lower is better, and the header says which way),
+//! then, summed over the rounds' timed parts, per client: wall time, CPU time of the client
+//! process and of the echo server (and each as a share of one core), and the client's context
+//! switches (getrusage), also per message, round trip or connection.
 //! Per figure a machine-readable line on stdout beginning `JSON ` (`grep '^JSON '`), e.g.
 //! `JSON {"workload":"pipelined_16B","client":"wsthread","median":…,"min":…,"max":…,
 //! "unit":"msg/s",…}`; with `--json PATH` the same objects, without the prefix, one per line,
@@ -154,7 +157,8 @@ struct Plan {
 impl Plan {
     const FULL: Plan = Plan {
         name: "full",
-        rounds: 5,
+        // The machine this was written on is a noisy shared VM: 7 rounds keep medians steady.
+        rounds: 7,
         small_msgs: 200_000,
         rt_count: 20_000,
         bulk_msgs: 200,
@@ -446,7 +450,7 @@ fn run(mut config: Config) -> Res<()> {
         let figs = [
             Figure { id: "idle_cpu", title: "idle: process CPU time", unit: "µs", better: Better::Lower },
             Figure { id: "idle_ctx_switches", title: "idle: context switches, all threads", unit: "switches", better: Better::Lower },
-            Figure { id: "idle_conn_thread_ctx_switches", title: "idle: context switches of the client's own threads", unit: "switches", better: Better::Lower },
+            Figure { id: "idle_conn_thread_ctx_switches", title: "idle: context switches of threads the connect created", unit: "switches", better: Better::Lower },
             Figure { id: "idle_threads", title: "idle: threads in the process", unit: "threads", better: Better::Lower },
             Figure { id: "idle_new_threads", title: "idle: threads the connect created", unit: "threads", better: Better::Lower },
         ];
@@ -1045,7 +1049,9 @@ fn tokio_idle(ctx: &Ctx) -> Res<Sample> {
         let p = idle_start(ctx, before);
         tokio::time::sleep(ctx.plan.idle).await;
         let sample = idle_end(ctx, p)?;
-        sink.send(TMessage::Close(None)).await?;
+        tokio::time::timeout(IO_TIMEOUT, sink.send(TMessage::Close(None)))
+            .await
+            .map_err(|_| "sending the Close timed out")??;
         let (first, stream) = tokio::time::timeout(IO_TIMEOUT, reader)
             .await
             .map_err(|_| "reader task did not see the Close")?

@@ -12,13 +12,15 @@ use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
 use crate::callback::{Callback, EventSink, HandleCallback};
 use crate::close::{CloseCode, CloseInfo, State};
 use crate::connection::Connection;
-use crate::link::{Command, Link};
+use crate::link::Link;
+use crate::outbox::{Outbox, OP_BINARY, OP_PING, OP_PONG, OP_TEXT};
+use crate::stream::WsStream;
+use crate::transport::Transport;
 use crate::dial::{dial, Abort, Dialed};
 use crate::error::Error;
 use crate::handshake::Handshake;
 use crate::message::Message;
 use crate::options::Options;
-use crate::utf8_guard::Guarded;
 
 /// A WebSocket client: one connection at a time, run by its own background thread, with
 /// every received message handed to a callback.
@@ -236,21 +238,24 @@ impl Handle {
     /// here can still fail to leave if the connection breaks first; the end is then reported
     /// through `None` and [`CloseInfo`].
     pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        self.command(Command::Send(message.into()))
+        match message.into() {
+            Message::Text(text) => self.queue(OP_TEXT, text.as_bytes(), true),
+            Message::Binary(bytes) => self.queue(OP_BINARY, &bytes, true),
+        }
     }
 
     /// Sends a ping with `payload` (at most 125 bytes). The server's pong is consumed by the
     /// connection thread.
     pub fn ping(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
         let payload = control_payload(payload.into())?;
-        self.command(Command::Ping(payload))
+        self.queue(OP_PING, &payload, false)
     }
 
     /// Sends an unsolicited pong with `payload` (at most 125 bytes): a one-way heartbeat.
     /// Pings from the server are answered automatically; there is no need to call this.
     pub fn pong(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
         let payload = control_payload(payload.into())?;
-        self.command(Command::Pong(payload))
+        self.queue(OP_PONG, &payload, false)
     }
 
     /// Closes with 1001 Going Away. See [`disconnect_with`](Self::disconnect_with).
@@ -302,12 +307,13 @@ impl Handle {
         self.shared.close_info.lock().clone()
     }
 
-    fn command(&self, cmd: Command) -> Result<(), Error> {
+    /// Frames `payload` on this thread and queues it (see [`Outbox`]).
+    fn queue(&self, opcode: u8, payload: &[u8], data: bool) -> Result<(), Error> {
         if !self.is_open() {
             return Err(Error::NotConnected);
         }
         match &*self.shared.link.read() {
-            Some(link) => link.send(cmd).map_err(|_| Error::NotConnected),
+            Some(link) => link.outbox.send(opcode, payload, data).map_err(|()| Error::NotConnected),
             None => Err(Error::NotConnected),
         }
     }
@@ -359,7 +365,7 @@ impl Shared {
             Ordering::Acquire,
         );
         if let Some(link) = &*self.link.read() {
-            link.request_close(code, reason);
+            link.outbox.request_close(code, reason);
         }
     }
 
@@ -412,9 +418,15 @@ impl Shared {
             .write_buffer_size(64 * 1024)
             .max_message_size(o.max_message_size)
             .max_frame_size(o.max_frame_size);
-        let transport = Guarded::new(transport, &tail);
-        let ws = WebSocket::from_partially_read(transport, tail, Role::Client, Some(config));
-        let (conn, link) = Connection::new(ws, poll, waker, this.clone());
+        // Plain TCP senders may write to the socket themselves; TLS state stays on the thread.
+        let socket = match &transport {
+            Transport::Plain(socket) => Some(socket.clone()),
+            Transport::Tls(_) => None,
+        };
+        let outbox = Arc::new(Outbox::new(waker, socket));
+        let stream = WsStream::new(transport, &tail, outbox.clone());
+        let ws = WebSocket::from_partially_read(stream, tail, Role::Client, Some(config));
+        let conn = Connection::new(ws, poll, outbox.clone(), this.clone());
 
         // Hold the link slot while the thread starts: a callback that sends at once waits
         // here for the link instead of finding none.
@@ -428,9 +440,7 @@ impl Shared {
             Ok(t) => t,
             Err(e) => return Err(Error::Io(e)),
         };
-        let mut link = link;
-        link.thread = thread.thread().id();
-        *slot = Some(link);
+        *slot = Some(Link { outbox, thread: thread.thread().id() });
         drop(slot);
         *life = Some(thread);
         Ok(handshake)

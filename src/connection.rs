@@ -2,24 +2,22 @@
 //! and is the only thread that touches tungstenite.
 //!
 //! ```text
-//!  caller threads ──send/ping/disconnect──▶ command channel ──┐ (+ mio Waker, only when
-//!                                                            ▼   the queue was empty)
-//!                        socket ◀──────▶ connection thread ── callback(Some(msg)) … callback(None)
+//!  caller threads ──send/ping──▶ Outbox (framed bytes) ──▶ socket (see outbox.rs for who writes)
+//!                 ──disconnect──▶ close request + mio Waker
+//!                        socket ──▶ connection thread ── callback(Some(msg)) … callback(None)
 //! ```
 //!
 //! One loop iteration does all the work that is possible without waiting, then sleeps:
-//! take commands (only while the socket takes bytes: that is the backpressure), read
-//! messages until the socket would block, flush. mio is edge-triggered, so the loop tracks
-//! "may be readable" / "may be writable" itself and only clears them on `WouldBlock`.
+//! act on a close request, write the queue, read messages until the socket would block,
+//! write again (replies and pongs). mio is edge-triggered, so the loop tracks "may be
+//! readable" / "may be writable" itself and only clears them on `WouldBlock`.
 
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::TryRecvError;
-use mio::{Events, Poll, Waker};
+use mio::{Events, Poll};
 use tungstenite::error::{Error as WsError, ProtocolError};
 use tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocket};
@@ -29,13 +27,12 @@ use crate::callback::EventSink;
 use crate::client::{Handle, Shared};
 use crate::close::{CloseCode, CloseInfo, ClosedBy, State};
 use crate::dial::SOCKET;
-use crate::link::{link, Command, Inbox, Link};
 use crate::message::Message;
-use crate::transport::Transport;
-use crate::utf8_guard::Guarded;
+use crate::outbox::Outbox;
+use crate::stream::WsStream;
 
-/// How many messages one loop iteration reads or takes before looking at the other side:
-/// keeps a flood in one direction from starving the other.
+/// How many messages one loop iteration reads before writing: keeps a flood of incoming
+/// messages from starving the outgoing queue.
 const BATCH: usize = 256;
 
 /// Outcome of a step of the loop.
@@ -64,9 +61,9 @@ impl Step {
 }
 
 pub(crate) struct Connection {
-    ws: WebSocket<Guarded<Transport>>,
+    ws: WebSocket<WsStream>,
     poll: Poll,
-    inbox: Inbox,
+    outbox: Arc<Outbox>,
     shared: Arc<Shared>,
     handle: Handle,
     close_timeout: Duration,
@@ -85,25 +82,17 @@ pub(crate) struct Connection {
     write_shut: bool,
     /// The callback panicked: it gets no more messages, only the final `None`.
     sink_broken: bool,
-    /// Messages accepted by `send` that never reached the socket.
-    unsent: usize,
 }
 
 impl Connection {
-    /// Builds the thread's state and the link other threads use to reach it.
-    pub(crate) fn new(
-        ws: WebSocket<Guarded<Transport>>,
-        poll: Poll,
-        waker: Arc<Waker>,
-        shared: Arc<Shared>,
-    ) -> (Connection, Link) {
-        let (link, inbox) = link(waker);
+    /// Builds the thread's state; `outbox` is the queue `ws` writes into.
+    pub(crate) fn new(ws: WebSocket<WsStream>, poll: Poll, outbox: Arc<Outbox>, shared: Arc<Shared>) -> Connection {
         let close_timeout = shared.options.close_timeout;
         let handle = Handle::new(shared.clone());
         let conn = Connection {
             ws,
             poll,
-            inbox,
+            outbox,
             shared,
             handle,
             close_timeout,
@@ -118,9 +107,8 @@ impl Connection {
             lingering: false,
             write_shut: false,
             sink_broken: false,
-            unsent: 0,
         };
-        (conn, link)
+        conn
     }
 
     /// The thread's body: runs the connection to its end, then reports it.
@@ -162,12 +150,12 @@ impl Connection {
 
     /// Does everything possible without waiting.
     fn turn(&mut self, sink: &mut dyn EventSink) -> Step {
-        if self.deadline.is_none() && self.inbox.close_requested.load(Ordering::Acquire) {
-            self.deadline = Some(Instant::now() + self.close_timeout);
-        }
         let mut step = Step::Idle;
-        if self.writable && !self.lingering {
-            step = step.and(self.take_commands());
+        if let Some((code, reason)) = self.outbox.take_close_request() {
+            step = self.start_close(code, reason);
+        }
+        if self.writable && !step.is_end() {
+            step = step.and(self.flush());
         }
         if self.readable && !step.is_end() {
             step = step.and(if self.lingering { self.discard() } else { self.read_messages(sink) });
@@ -192,7 +180,13 @@ impl Connection {
                 Some(left)
             }
         };
-        match self.poll.poll(events, timeout) {
+        // Senders take over the writing while we sleep; refused while there is work left.
+        if !self.outbox.may_sleep(self.writable && !self.write_shut) {
+            return true;
+        }
+        let polled = self.poll.poll(events, timeout);
+        self.outbox.woke_up();
+        match polled {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return true,
             Err(e) => {
@@ -216,53 +210,6 @@ impl Connection {
         true
     }
 
-    /// Moves queued commands into tungstenite's write buffer while the socket takes bytes.
-    fn take_commands(&mut self) -> Step {
-        // Clear before looking: a send that lands after the last try_recv will wake us. A
-        // swap, not a store: reading the flag acquires the send of whoever set it.
-        self.inbox.wake_pending.swap(false, Ordering::AcqRel);
-        for _ in 0..BATCH {
-            match self.inbox.rx.try_recv() {
-                Ok(cmd) => {
-                    if let Step::End = self.apply(cmd) {
-                        return Step::End;
-                    }
-                    if !self.writable {
-                        // The socket is full: leave the rest queued, and spare the senders
-                        // the wake-ups; the writable edge brings us back.
-                        self.inbox.wake_pending.store(true, Ordering::Release);
-                        return Step::Idle;
-                    }
-                }
-                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => return Step::Idle,
-            }
-        }
-        self.inbox.wake_pending.store(true, Ordering::Release);
-        Step::Busy
-    }
-
-    fn apply(&mut self, cmd: Command) -> Step {
-        let frame = match cmd {
-            Command::Close(code, reason) => return self.start_close(code, reason),
-            Command::Send(Message::Text(s)) => WsMessage::Text(s.into()),
-            Command::Send(Message::Binary(b)) => WsMessage::Binary(b.into()),
-            Command::Ping(p) => WsMessage::Ping(p.into()),
-            Command::Pong(p) => WsMessage::Pong(p.into()),
-        };
-        log::debug!("sending {}", describe(&frame));
-        if !self.ws.can_write() {
-            // Closing already: the protocol forbids data after a Close frame.
-            if matches!(frame, WsMessage::Text(_) | WsMessage::Binary(_)) {
-                self.unsent += 1;
-            }
-            return Step::Idle;
-        }
-        match self.ws.write(frame) {
-            Ok(()) => Step::Idle,
-            Err(e) => self.on_write_error(e),
-        }
-    }
-
     /// Sends our Close frame (at most once) and starts the close deadline.
     fn start_close(&mut self, code: CloseCode, reason: String) -> Step {
         self.deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
@@ -270,6 +217,7 @@ impl Connection {
             return Step::Idle; // a Close was already sent or received
         }
         log::info!("closing with {code} {reason:?}");
+        self.outbox.close();
         self.closed_by.get_or_insert(ClosedBy::Local);
         self.sent_close = Some((code, reason.clone()));
         self.shared.set_state(State::Closing);
@@ -292,15 +240,9 @@ impl Connection {
                 }
                 Err(e) => return self.on_read_error(e),
             };
+            // What the callback queues (a reply) joins the outbox before the next frame is
+            // parsed, so it leaves ahead of any Close that a later frame brings about.
             self.deliver(sink, message);
-            // What the callback just queued (a reply, a disconnect) goes out before the next
-            // frame is parsed: a reply must not be lost to a Close or a protocol error that
-            // arrived right behind the message it answers.
-            if self.writable && !self.inbox.rx.is_empty() {
-                if let Step::End = self.take_commands() {
-                    return Step::End;
-                }
-            }
         }
         Step::Busy
     }
@@ -329,6 +271,7 @@ impl Connection {
         log::info!("server sent Close {code} {reason:?}");
         if self.sent_close.is_none() {
             // The server closed first; tungstenite has queued the echo of its code.
+            self.outbox.close();
             self.closed_by.get_or_insert(ClosedBy::Remote);
             self.shared.set_state(State::Closing);
             self.deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
@@ -395,6 +338,7 @@ impl Connection {
         self.deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
         self.shared.set_state(State::Closing);
         self.lingering = true;
+        self.outbox.close();
         if self.ws.can_write() {
             // The reason on the wire (and so in CloseInfo) is cut to what a Close frame holds;
             // the whole text stays in CloseInfo::error.
@@ -416,7 +360,7 @@ impl Connection {
             Ok(()) => {
                 if self.lingering && !self.write_shut {
                     self.write_shut = true;
-                    self.ws.get_mut().stream.shutdown_write();
+                    self.ws.get_mut().transport.shutdown_write();
                 }
                 Step::Idle
             }
@@ -434,7 +378,7 @@ impl Connection {
 
     /// Lingering: throw input away until the server closes.
     fn discard(&mut self) -> Step {
-        if self.ws.get_mut().stream.discard_input() {
+        if self.ws.get_ref().transport.discard_input() {
             Step::End
         } else {
             self.readable = false;
@@ -459,9 +403,9 @@ impl Connection {
 
     /// Reports the end: records why, marks the client closed, then calls the sink once.
     fn finish(mut self, mut sink: Box<dyn EventSink>) {
-        self.unsent += self.inbox.rx.try_iter().filter(|c| matches!(c, Command::Send(_))).count();
-        if self.unsent > 0 {
-            log::warn!("{} queued message(s) were not sent before the connection ended", self.unsent);
+        let unsent = self.outbox.finish();
+        if unsent > 0 {
+            log::warn!("{unsent} queued message(s) were not sent before the connection ended");
         }
         let closed_by = self.closed_by.unwrap_or(ClosedBy::Remote);
         let (code, reason) = match (closed_by, &self.sent_close, &self.got_close) {
@@ -476,7 +420,7 @@ impl Connection {
         // Close the socket before telling anyone, so that a reconnect from the callback's
         // caller never overlaps with this one. For TLS, say goodbye with close_notify.
         if !self.write_shut {
-            self.ws.get_mut().stream.shutdown_write();
+            self.ws.get_mut().transport.shutdown_write();
         }
         drop(self.ws);
         drop(self.poll);
@@ -504,16 +448,6 @@ pub(crate) fn truncate_reason(text: &str) -> &str {
         end -= 1;
     }
     &text[..end]
-}
-
-fn describe(frame: &WsMessage) -> String {
-    match frame {
-        WsMessage::Text(t) => format!("text of {} bytes", t.len()),
-        WsMessage::Binary(b) => format!("binary of {} bytes", b.len()),
-        WsMessage::Ping(p) => format!("ping of {} bytes", p.len()),
-        WsMessage::Pong(p) => format!("pong of {} bytes", p.len()),
-        WsMessage::Close(_) | WsMessage::Frame(_) => "control frame".to_owned(),
-    }
 }
 
 fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {

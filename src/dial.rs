@@ -118,7 +118,7 @@ impl Dialer<'_> {
         let tcp_connect = t.elapsed();
 
         let (mut transport, tls_time, tls_info) = match tls {
-            None => (Transport::Plain(sock), None, None),
+            None => (Transport::Plain(Arc::new(sock)), None, None),
             Some(config) => {
                 let t = Instant::now();
                 let mut stream = TlsStream::new(config.clone(), url.host_str().unwrap_or_default(), sock)?;

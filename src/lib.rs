@@ -67,6 +67,8 @@ mod handshake;
 mod link;
 mod message;
 mod options;
+mod outbox;
+mod stream;
 mod tls;
 mod transport;
 mod utf8_guard;

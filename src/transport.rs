@@ -5,22 +5,24 @@
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
+use std::sync::Arc;
 
 use mio::net::TcpStream;
 
 use crate::tls::TlsStream;
 
 pub(crate) enum Transport {
-    Plain(TcpStream),
+    /// Shared with the [`Outbox`](crate::outbox::Outbox), whose senders may write to it.
+    Plain(Arc<TcpStream>),
     Tls(Box<TlsStream>),
 }
 
 impl Transport {
-    /// The socket, for registering with the poller.
-    pub(crate) fn socket(&mut self) -> &mut TcpStream {
+    /// The socket under any TLS.
+    pub(crate) fn socket(&self) -> &TcpStream {
         match self {
             Transport::Plain(s) => s,
-            Transport::Tls(t) => &mut t.sock,
+            Transport::Tls(t) => &t.sock,
         }
     }
 
@@ -36,10 +38,11 @@ impl Transport {
     /// error. Used while lingering after a failed connection, so that unread data does not
     /// make the kernel answer with a reset that could destroy our Close frame in flight.
     /// Returns true once the peer has closed (or the socket failed).
-    pub(crate) fn discard_input(&mut self) -> bool {
+    pub(crate) fn discard_input(&self) -> bool {
         let mut scratch = [0u8; 4096];
+        let mut socket = self.socket();
         loop {
-            match self.socket().read(&mut scratch) {
+            match socket.read(&mut scratch) {
                 Ok(0) => return true,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
@@ -53,7 +56,7 @@ impl Transport {
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Transport::Plain(s) => s.read(buf),
+            Transport::Plain(s) => (&**s).read(buf),
             Transport::Tls(t) => t.read(buf),
         }
     }
@@ -62,21 +65,21 @@ impl Read for Transport {
 impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Transport::Plain(s) => s.write(buf),
+            Transport::Plain(s) => (&**s).write(buf),
             Transport::Tls(t) => t.write(buf),
         }
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Transport::Plain(s) => s.write_vectored(bufs),
+            Transport::Plain(s) => (&**s).write_vectored(bufs),
             Transport::Tls(t) => t.write_vectored(bufs),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            Transport::Plain(s) => s.flush(),
+            Transport::Plain(s) => (&**s).flush(),
             Transport::Tls(t) => t.flush(),
         }
     }

@@ -6,52 +6,12 @@
 //! frames (it already checks each fragment of a fragmented message as it completes), so a
 //! large text frame sent slowly would be accepted byte by byte until its end.
 //!
-//! [`Guarded`] sits between tungstenite and the transport and watches the bytes tungstenite
-//! reads: it follows the frame headers (server frames are unmasked, RFC 6455 §5.1) and feeds
+//! [`WsStream`](crate::stream::WsStream) shows [`Utf8Guard`] every byte tungstenite reads.
+//! The guard follows the frame headers (server frames are unmasked, RFC 6455 §5.1) and feeds
 //! the payload of text messages to a streaming UTF-8 check. It never changes or holds back a
 //! byte; it only raises a flag the connection thread looks at when tungstenite has nothing
 //! complete to return. Anything it does not understand (a masked frame, a reserved opcode or
 //! bit) it stops watching: tungstenite refuses those frames itself.
-
-use std::io::{self, Read, Write};
-
-/// A stream whose incoming bytes are watched by a [`Utf8Guard`].
-pub(crate) struct Guarded<S> {
-    pub(crate) stream: S,
-    pub(crate) guard: Utf8Guard,
-}
-
-impl<S> Guarded<S> {
-    /// Wraps `stream`; `tail` is what was read past the handshake, which tungstenite gets
-    /// without reading it through us.
-    pub(crate) fn new(stream: S, tail: &[u8]) -> Guarded<S> {
-        let mut guard = Utf8Guard::default();
-        guard.scan(tail);
-        Guarded { stream, guard }
-    }
-}
-
-impl<S: Read> Read for Guarded<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.stream.read(buf)?;
-        self.guard.scan(&buf[..n]);
-        Ok(n)
-    }
-}
-
-impl<S: Write> Write for Guarded<S> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.stream.write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.stream.write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.stream.flush()
-    }
-}
 
 /// Where the scan is in the incoming byte stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -89,7 +89,7 @@ impl Connection {
     pub(crate) fn new(ws: WebSocket<WsStream>, poll: Poll, outbox: Arc<Outbox>, shared: Arc<Shared>) -> Connection {
         let close_timeout = shared.options.close_timeout;
         let handle = Handle::new(shared.clone());
-        let conn = Connection {
+        Connection {
             ws,
             poll,
             outbox,
@@ -107,8 +107,7 @@ impl Connection {
             lingering: false,
             write_shut: false,
             sink_broken: false,
-        };
-        conn
+        }
     }
 
     /// The thread's body: runs the connection to its end, then reports it.

@@ -414,7 +414,7 @@ impl Shared {
             dial(&this.options, this.tls.as_ref(), headers, &this.abort)?;
         let o = &this.options;
         let config = WebSocketConfig::default()
-            .read_buffer_size(64 * 1024)
+            .read_buffer_size(16 * 1024)
             .write_buffer_size(64 * 1024)
             .max_message_size(o.max_message_size)
             .max_frame_size(o.max_frame_size);

@@ -184,7 +184,8 @@ impl Connection {
             return true;
         }
         let polled = self.poll.poll(events, timeout);
-        self.outbox.woke_up();
+        let writable = events.iter().any(|e| e.token() == SOCKET && e.is_writable());
+        self.outbox.woke_up(writable);
         match polled {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return true,

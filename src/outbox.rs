@@ -6,9 +6,10 @@
 //! [`WsStream`](crate::stream::WsStream), and every frame goes in whole under one lock, so
 //! frames never interleave and leave in the order they were queued.
 //!
-//! Who writes the queue to the socket:
+//! Who writes the queue to the socket (one writer at a time, never under the lock):
 //! - while the connection thread is awake, it does, for everyone: a burst of sends leaves in
-//!   one write, and senders pay no wake-up;
+//!   one write, and senders pay no wake-up. Only a sender that fills a whole chunk writes it
+//!   itself, so that bulk sending and receiving run on two threads;
 //! - while it sleeps, a sender on a plain TCP connection writes the queue itself: one send,
 //!   one syscall, no thread hop. Anything the socket does not take (or any error) is left for
 //!   the connection thread, which is woken for it. TLS state lives on the connection thread,
@@ -41,8 +42,11 @@ pub(crate) struct Outbox {
 /// Small frames are packed into chunks of this size, so that a burst leaves in few writes;
 /// a larger frame is a chunk of its own.
 const CHUNK: usize = 64 * 1024;
-/// Emptied chunks kept for reuse, so a steady stream of sends allocates nothing.
+/// Emptied chunks kept for reuse, so a steady stream of sends allocates nothing (and a
+/// stream of large messages does not fault in fresh pages for each): at most this many, of
+/// at most `SPARE_BYTES` together.
 const SPARE_CHUNKS: usize = 4;
+const SPARE_BYTES: usize = 4 << 20;
 /// Chunks handed to one vectored write.
 const WRITE_CHUNKS: usize = 64;
 
@@ -70,6 +74,9 @@ struct Queue {
     awake: bool,
     /// A wake-up was rung and the thread has not woken since.
     woken: bool,
+    /// The last write stopped on a full socket: senders leave the rest to the thread, which
+    /// waits for the socket to become writable, instead of each trying again.
+    blocked: bool,
     /// Plain TCP only, while the connection lives: the socket senders may write to.
     socket: Option<Arc<TcpStream>>,
 }
@@ -102,15 +109,20 @@ impl Outbox {
             let end = q.queued_total;
             q.ends.push_back(end);
         }
-        if q.awake || q.writing {
-            return Ok(()); // the thread (or the writer at work) takes it from here
+        // While the thread is awake it writes small messages in batches; a full chunk the
+        // sender writes itself, so that on a busy connection the kernel's send work is done
+        // on the sender's thread while the connection thread reads.
+        if q.writing || q.blocked || (q.awake && q.pending < CHUNK) {
+            return Ok(());
         }
         let Some(socket) = q.socket.clone() else {
-            self.wake(&mut q);
+            if !q.awake {
+                self.wake(&mut q);
+            }
             return Ok(());
         };
         drop(q);
-        if !matches!(self.write(&mut &*socket), Ok(Wrote::All | Wrote::Busy)) {
+        if self.write(&mut &*socket).is_err() {
             // The socket is full (or failing): the thread takes over and meets the error itself.
             let mut q = self.queue.lock();
             if !q.awake {
@@ -172,8 +184,10 @@ impl Outbox {
                 q.chunks.push_front(chunk);
             }
             q.head_written = skip;
+            q.blocked = matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
             for mut chunk in done.drain(..) {
-                if q.spare.len() < SPARE_CHUNKS && chunk.capacity() == CHUNK {
+                let kept: usize = q.spare.iter().map(Vec::capacity).sum();
+                if q.spare.len() < SPARE_CHUNKS && kept + chunk.capacity() <= SPARE_BYTES {
                     chunk.clear();
                     q.spare.push(chunk);
                 }
@@ -184,11 +198,15 @@ impl Outbox {
 
     // ---- the connection thread's side ----
 
-    /// The thread is awake: senders leave the writing to it.
-    pub(crate) fn woke_up(&self) {
+    /// The thread is awake: senders leave the writing to it. `writable`: the poller said
+    /// the socket takes bytes again.
+    pub(crate) fn woke_up(&self, writable: bool) {
         let mut q = self.queue.lock();
         q.awake = true;
         q.woken = false;
+        if writable {
+            q.blocked = false;
+        }
     }
 
     /// The thread wants to sleep. Refused (false) while it has work: a close request, or
@@ -196,7 +214,8 @@ impl Outbox {
     /// (or wake it) from now on.
     pub(crate) fn may_sleep(&self, can_write: bool) -> bool {
         let mut q = self.queue.lock();
-        if q.close_request.is_some() || (can_write && q.pending > 0) {
+        // A sender writing at this moment finishes the job, or wakes us for what is left.
+        if q.close_request.is_some() || (can_write && q.pending > 0 && !q.writing) {
             return false;
         }
         q.awake = false;
@@ -292,6 +311,7 @@ impl Queue {
             // The thread starts awake: it looks at the queue before its first sleep.
             awake: true,
             woken: false,
+            blocked: false,
             socket,
         }
     }
@@ -300,9 +320,9 @@ impl Queue {
     fn chunk_for(&mut self, len: usize) -> &mut Vec<u8> {
         let fits = self.chunks.back().is_some_and(|c| c.len() + len <= c.capacity().max(CHUNK));
         if !fits {
-            let chunk = match self.spare.pop() {
-                Some(c) if len <= c.capacity() => c,
-                _ => Vec::with_capacity(len.max(CHUNK)),
+            let chunk = match self.spare.iter().position(|c| c.capacity() >= len) {
+                Some(i) => self.spare.swap_remove(i),
+                None => Vec::with_capacity(len.max(CHUNK)),
             };
             self.chunks.push_back(chunk);
         }

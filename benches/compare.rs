@@ -44,6 +44,10 @@
 //! - `pipelined_16B`, `pipelined_1KiB`: 200,000 / 50,000 binary messages sent as fast as the
 //!   client takes them while echoes are counted; msg/s from the first send to the last echo.
 //! - `round_trip`: 20,000 / 5,000 × (send 16 B, wait for the echo); median and p99 in µs.
+//!   wsthread's caller thread waits for a message its callback passes on.
+//! - `round_trip_event`: the same, written event-driven: wsthread's callback sends the next
+//!   message when the echo arrives (no thread hop); raw and tokio run the same loop as above,
+//!   which already reads and sends on one thread.
 //! - `bulk`: 200 / 50 messages of 1 MiB, pipelined; MiB/s. Beside it, plain TCP: 1 MiB writes
 //!   to the byte-echo port on one thread, reads on another: the loopback ceiling.
 //! - `idle`: a connected client doing nothing for 5 s (2 / 1 rounds): process CPU time
@@ -131,7 +135,7 @@ fn main() {
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-const GROUPS: [&str; 6] = ["idle", "many", "round_trip", "pipelined_16B", "pipelined_1KiB", "bulk"];
+const GROUPS: [&str; 7] = ["idle", "many", "round_trip", "round_trip_event", "pipelined_16B", "pipelined_1KiB", "bulk"];
 
 struct Config {
     plan: Plan,
@@ -499,6 +503,22 @@ fn run(mut config: Config) -> Res<()> {
         })?;
     }
 
+    if config.wants("round_trip_event") {
+        let figs = [
+            Figure { id: "round_trip_event_median", title: "round trip 16 B, event-driven: median", unit: "µs", better: Better::Lower },
+            Figure { id: "round_trip_event_p99", title: "round trip 16 B, event-driven: p99", unit: "µs", better: Better::Lower },
+        ];
+        let n = plan.rt_count;
+        let detail = format!(
+            "{n} × (send 16 B, the echo's arrival sends the next): raw and tokio as above, wsthread sends the next from its callback"
+        );
+        group(&ctx, &mut out, &mut tables, &figs, &detail, plan.rounds, &clients, Ops { name: "round trip", per_round: n as u64 }, |ctx, c| match c {
+            Client::Raw => raw_round_trip(ctx, n),
+            Client::Tokio => tokio_round_trip(ctx, n),
+            _ => ws_round_trip_event(ctx, n),
+        })?;
+    }
+
     for (grp, id, title, size) in [
         ("pipelined_16B", "pipelined_16B", "pipelined 16 B", 16usize),
         ("pipelined_1KiB", "pipelined_1KiB", "pipelined 1 KiB", 1024),
@@ -730,6 +750,8 @@ fn markdown(machine: &Machine, plan: &Plan, tables: &[Table], notes: &[String]) 
         "pipelined_1KiB",
         "round_trip_median",
         "round_trip_p99",
+        "round_trip_event_median",
+        "round_trip_event_p99",
         "bulk_1MiB",
         "idle_cpu",
         "idle_ctx_switches",
@@ -1183,6 +1205,48 @@ fn ws_round_trip(ctx: &Ctx, n: usize) -> Res<Sample> {
         ws_wait(&rx, i, deadline)?;
         lat.push(t.elapsed());
     }
+    let usage = ctx.stop(p);
+    client.disconnect()?;
+    Ok(latency_sample(lat, usage))
+}
+
+/// The round trip as an event-driven program writes it: the callback that receives an echo
+/// sends the next message (from the connection thread, through its `Handle`).
+fn ws_round_trip_event(ctx: &Ctx, n: usize) -> Res<Sample> {
+    let (tx, rx) = unbounded::<Result<Vec<Duration>, String>>();
+    let payload = vec![0xa5u8; 16];
+    let mut lat = Vec::with_capacity(n);
+    let mut last: Option<Instant> = None;
+    let reply = payload.clone();
+    let client = WebSocketClient::with_handle(
+        move |h: &wsthread::Handle, msg: Option<Message>| match msg {
+            Some(Message::Binary(b)) if b.len() == 16 => {
+                // The first echo only starts the clock: its send was timed by nobody.
+                if let Some(t) = last {
+                    lat.push(t.elapsed());
+                }
+                if lat.len() == n {
+                    let _ = tx.send(Ok(std::mem::take(&mut lat)));
+                    return;
+                }
+                last = Some(Instant::now());
+                if let Err(e) = h.send(reply.as_slice()) {
+                    let _ = tx.send(Err(format!("send from the callback failed: {e}")));
+                }
+            }
+            Some(other) => drop(tx.send(Err(format!("unexpected echo: {other:?}")))),
+            None => drop(tx.send(Err("connection ended early".to_owned()))),
+        },
+        Options::new(&ctx.url)?,
+    )?;
+    client.connect(&[])?;
+    let p = ctx.start();
+    client.send(payload)?;
+    let lat = match rx.recv_deadline(Instant::now() + ROUND_TIMEOUT) {
+        Ok(Ok(lat)) => lat,
+        Ok(Err(why)) => return Err(why.into()),
+        Err(_) => return Err("timed out waiting for the event-driven round trips".into()),
+    };
     let usage = ctx.stop(p);
     client.disconnect()?;
     Ok(latency_sample(lat, usage))

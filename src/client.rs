@@ -231,8 +231,9 @@ impl Handle {
         Shared::connect(&self.shared, headers)
     }
 
-    /// Queues a text or binary message for the connection thread and returns at once; it
-    /// goes out in order with every other message sent through this client.
+    /// Frames a text or binary message on this thread, queues it and returns at once; it
+    /// goes out in order with every other message sent through this client. (On a `ws://`
+    /// connection whose thread is asleep, this thread writes it to the socket itself.)
     ///
     /// Fails with [`Error::NotConnected`] unless the connection is open. A message accepted
     /// here can still fail to leave if the connection breaks first; the end is then reported

@@ -28,16 +28,20 @@
 //! ## Threads
 //!
 //! ```text
-//!  your threads ── send / ping / disconnect ──▶ command queue ─┐
-//!                                                             ▼
-//!           socket (TCP or TLS) ◀──────▶ connection thread ──▶ callback(Some(msg)) … (None)
+//!  your threads ── send / ping ──▶ outgoing queue (framed bytes) ──▶ socket (TCP or TLS)
+//!               ── disconnect ───▶ close request ─┐                      │
+//!                                                 ▼                      ▼
+//!                                         connection thread ──▶ callback(Some(msg)) … (None)
 //! ```
 //!
-//! Each connection has one thread. It owns the socket in non-blocking mode and sleeps in the
-//! operating system's poller (epoll, kqueue, IOCP through `mio`) until the socket is ready or
-//! a command arrives: an idle connection costs no CPU, and a `send` from another thread goes
-//! out at once. The callback runs on that thread; from inside it, use the [`Handle`] given by
-//! [`WebSocketClient::with_handle`] to reply or disconnect.
+//! Each connection has one thread. It owns the socket in non-blocking mode and all protocol
+//! state, and sleeps in the operating system's poller (epoll, kqueue, IOCP through `mio`)
+//! until the socket is ready or it is woken: an idle connection costs no CPU. A `send` frames
+//! the message on the caller's thread and queues it; it goes out at once, written by the
+//! connection thread in one batch with others if it is awake, or by the caller itself on a
+//! `ws://` connection whose thread sleeps. The callback runs on the connection thread; from
+//! inside it, use the [`Handle`] given by [`WebSocketClient::with_handle`] to reply or
+//! disconnect.
 //!
 //! ## States
 //!

@@ -15,11 +15,11 @@ continuation frame sent through `send_frame(data, WSMsgType.CONTINUATION)`.
 
 import asyncio
 import os
-import ssl
 import struct
-import sys
 
 from aiohttp import WSMsgType, web
+
+from peer_common import tls_from_args, until_stdin_closes
 
 # Same content as FRAGMENTED_TEXT / FRAGMENTED_BINARY in tests/interop/mod.rs; the text is
 # split inside the 4-byte UTF-8 sequence of U+1F600.
@@ -107,26 +107,10 @@ async def serve_websocket(request):
     return ws
 
 
-async def until_stdin_closes():
-    loop = asyncio.get_running_loop()
-    closed = loop.create_future()
-
-    class Stdin(asyncio.Protocol):
-        def connection_lost(self, exc):
-            if not closed.done():
-                closed.set_result(None)
-
-    await loop.connect_read_pipe(Stdin, sys.stdin)
-    await closed
-
-
 async def main():
     global a_connection_ended
     a_connection_ended = asyncio.Event()
-    tls = None
-    if len(sys.argv) == 3:
-        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        tls.load_cert_chain(sys.argv[1], sys.argv[2])
+    tls = tls_from_args()
     app = web.Application()
     app.router.add_get("/{tail:.*}", handler)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)

@@ -9,10 +9,10 @@ tests/interop/mod.rs: data messages are echoed, except text messages starting wi
 
 import asyncio
 import os
-import ssl
-import sys
 
 from websockets.asyncio.server import serve
+
+from peer_common import tls_from_args, until_stdin_closes
 
 # Same content as FRAGMENTED_TEXT / FRAGMENTED_BINARY in tests/interop/mod.rs, split where
 # this library can split: `send` takes an iterable and sends each item as a frame (whole
@@ -69,26 +69,10 @@ async def handler(ws):
         a_connection_ended.set()
 
 
-async def until_stdin_closes():
-    loop = asyncio.get_running_loop()
-    closed = loop.create_future()
-
-    class Stdin(asyncio.Protocol):
-        def connection_lost(self, exc):
-            if not closed.done():
-                closed.set_result(None)
-
-    await loop.connect_read_pipe(Stdin, sys.stdin)
-    await closed
-
-
 async def main():
     global a_connection_ended
     a_connection_ended = asyncio.Event()
-    tls = None
-    if len(sys.argv) == 3:
-        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        tls.load_cert_chain(sys.argv[1], sys.argv[2])
+    tls = tls_from_args()
     async with serve(
         handler,
         "127.0.0.1",

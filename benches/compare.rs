@@ -48,6 +48,8 @@
 //! - `round_trip_event`: the same, written event-driven: wsthread's callback sends the next
 //!   message when the echo arrives (no thread hop); raw and tokio run the same loop as above,
 //!   which already reads and sends on one thread.
+//! - `bulk_window`: the same bulk transfer, wsthread keeping at most 8 messages unechoed
+//!   (application flow control; its queue is unbounded, see `ws_windowed`).
 //! - `bulk`: 200 / 50 messages of 1 MiB, pipelined; MiB/s. Beside it, plain TCP: 1 MiB writes
 //!   to the byte-echo port on one thread, reads on another: the loopback ceiling.
 //! - `idle`: a connected client doing nothing for 5 s (2 / 1 rounds): process CPU time
@@ -135,7 +137,8 @@ fn main() {
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-const GROUPS: [&str; 7] = ["idle", "many", "round_trip", "round_trip_event", "pipelined_16B", "pipelined_1KiB", "bulk"];
+const GROUPS: [&str; 8] =
+    ["idle", "many", "round_trip", "round_trip_event", "pipelined_16B", "pipelined_1KiB", "bulk", "bulk_window"];
 
 struct Config {
     plan: Plan,
@@ -555,6 +558,24 @@ fn run(mut config: Config) -> Res<()> {
         })?;
     }
 
+    if config.wants("bulk_window") {
+        let figs = [Figure { id: "bulk_1MiB_window", title: "bulk 1 MiB, 8 MiB window", unit: "MiB/s", better: Better::Higher }];
+        let n = plan.bulk_msgs;
+        let detail = format!(
+            "{n} binary messages of 1 MiB; wsthread keeps at most {BULK_WINDOW} unechoed (application flow control), raw and tokio as above"
+        );
+        let clients: Vec<Client> = config.clients.iter().copied().filter(|c| *c != Client::Tcp).collect();
+        group(&ctx, &mut out, &mut tables, &figs, &detail, plan.rounds, &clients, Ops { name: "MiB", per_round: n as u64 }, |ctx, c| {
+            let size = 1 << 20;
+            let s = match c {
+                Client::Raw => raw_pipelined(ctx, size, n, RawMode::Split),
+                Client::Tokio => tokio_pipelined(ctx, size, n),
+                _ => ws_windowed(ctx, size, n, BULK_WINDOW),
+            }?;
+            Ok(rate(s, n as f64 * size as f64 / MIB))
+        })?;
+    }
+
     drop(server);
     println!("{}", markdown(&machine, &plan, &tables, &notes));
     eprintln!("compare: done in {:.1} s", started.elapsed().as_secs_f64());
@@ -753,6 +774,7 @@ fn markdown(machine: &Machine, plan: &Plan, tables: &[Table], notes: &[String]) 
         "round_trip_event_median",
         "round_trip_event_p99",
         "bulk_1MiB",
+        "bulk_1MiB_window",
         "idle_cpu",
         "idle_ctx_switches",
         "idle_conn_thread_ctx_switches",
@@ -1188,6 +1210,32 @@ fn ws_pipelined(ctx: &Ctx, size: usize, n: usize) -> Res<Sample> {
         client.send(payload.clone())?;
     }
     ws_wait(&rx, n as u64, Instant::now() + ROUND_TIMEOUT)?;
+    let usage = ctx.stop(p);
+    client.disconnect()?;
+    Ok(Sample { values: vec![], usage })
+}
+
+/// Messages wsthread may have unechoed in the `bulk_window` group.
+const BULK_WINDOW: u64 = 8;
+
+/// Pipelined with application flow control: at most `window` messages sent and not yet
+/// echoed. wsthread's `send` never blocks and its queue is unbounded, so a sender that
+/// outruns the socket queues the whole burst; raw tungstenite's blocking write and tokio's
+/// `feed` hold the sender back by themselves.
+fn ws_windowed(ctx: &Ctx, size: usize, n: usize, window: u64) -> Res<Sample> {
+    let (client, rx) = ws_connect(ctx, size, 1)?;
+    let payload = vec![0xa5u8; size];
+    let p = ctx.start();
+    let deadline = Instant::now() + ROUND_TIMEOUT;
+    let mut echoed = 0u64;
+    for sent in 0..n as u64 {
+        while sent >= echoed + window {
+            echoed += 1;
+            ws_wait(&rx, echoed, deadline)?;
+        }
+        client.send(payload.clone())?;
+    }
+    ws_wait(&rx, n as u64, deadline)?;
     let usage = ctx.stop(p);
     client.disconnect()?;
     Ok(Sample { values: vec![], usage })

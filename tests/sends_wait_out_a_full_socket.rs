@@ -1,0 +1,66 @@
+//! Sends made while the server reads nothing fill the socket; the rest waits in the queue and
+//! goes out, whole and in order, once the server reads again, with no send failing or
+//! blocking. Covers the sender's own write hitting a full socket and the connection thread
+//! taking over when the socket drains.
+
+mod support;
+
+use std::io::Read;
+
+use support::*;
+use wsthread::{Options, WebSocketClient};
+
+const MESSAGES: usize = 48;
+const SIZE: usize = 192 * 1024; // 9 MiB in all: twice what loopback socket buffers hold here
+
+/// Each message its own bytes, numbered at the front.
+fn payload(i: usize) -> Vec<u8> {
+    let mut p = vec![(i * 37 % 251) as u8; SIZE];
+    p[..8].copy_from_slice(&(i as u64).to_be_bytes());
+    p
+}
+
+#[test]
+fn sends_wait_out_a_full_socket() {
+    let (go_tx, go_rx) = crossbeam_channel::bounded::<()>(1);
+    let (got_tx, got_rx) = crossbeam_channel::unbounded::<Result<Vec<u8>, String>>();
+    let server = Server::threaded(move |stream, _| {
+        let mut c = RawConn::new(stream);
+        if c.accept(&[]).is_err() {
+            return;
+        }
+        // Read nothing until every send has returned.
+        if go_rx.recv_timeout(WAIT).is_err() {
+            return;
+        }
+        for _ in 0..MESSAGES {
+            let r = c.read_frame().map(|f| f.payload).map_err(|e| e.to_string());
+            let failed = r.is_err();
+            let _ = got_tx.send(r);
+            if failed {
+                return;
+            }
+        }
+        let _ = c.read_close();
+        let _ = c.write_close(1001, "");
+        let mut rest = Vec::new();
+        let _ = c.stream.read_to_end(&mut rest);
+    });
+    let (callback, rx) = collector();
+    let client = WebSocketClient::new(callback, Options::new(&server.ws_url("/")).unwrap()).unwrap();
+    client.connect(&[]).unwrap();
+
+    for i in 0..MESSAGES {
+        client.send(payload(i)).unwrap();
+    }
+    // Every send returned while the server had read nothing.
+    go_tx.send(()).unwrap();
+    for i in 0..MESSAGES {
+        let got = got_rx.recv_timeout(WAIT).expect("server stopped receiving").expect("server read a frame");
+        assert!(got == payload(i), "message {i} differs (len {})", got.len());
+    }
+    client.disconnect().unwrap();
+    expect_end(&rx);
+    let info = client.close_info().unwrap();
+    assert!(info.clean, "{info:?}");
+}

@@ -48,7 +48,7 @@ const CHUNK: usize = 64 * 1024;
 /// at most `SPARE_BYTES` together.
 const SPARE_CHUNKS: usize = 4;
 const SPARE_BYTES: usize = 4 << 20;
-/// Chunks handed to one vectored write.
+/// Chunks a writer takes out of the queue at once.
 const WRITE_CHUNKS: usize = 64;
 
 struct Queue {
@@ -266,7 +266,7 @@ impl Outbox {
 
 /// Writes `batch` (the first chunk from `skip` on) until done or an error; written chunks
 /// move to `done`, and `skip` ends as the offset into the first unfinished one. Returns the
-/// bytes written and how it ended.
+/// bytes written and how it ended. One `write` per chunk, not `writev`: see `Transport`.
 fn write_batch(
     out: &mut impl Write,
     batch: &mut VecDeque<Vec<u8>>,
@@ -274,22 +274,13 @@ fn write_batch(
     done: &mut Vec<Vec<u8>>,
 ) -> (usize, io::Result<()>) {
     let mut wrote = 0;
-    while !batch.is_empty() {
-        let mut slices = [io::IoSlice::new(&[]); WRITE_CHUNKS];
-        for (i, (slot, chunk)) in slices.iter_mut().zip(batch.iter()).enumerate() {
-            *slot = io::IoSlice::new(if i == 0 { &chunk[*skip..] } else { chunk });
-        }
-        match out.write_vectored(&slices[..batch.len().min(WRITE_CHUNKS)]) {
+    while let Some(chunk) = batch.front() {
+        match out.write(&chunk[*skip..]) {
             Ok(0) => return (wrote, Err(io::ErrorKind::WriteZero.into())),
-            Ok(mut n) => {
+            Ok(n) => {
                 wrote += n;
-                while let Some(first) = batch.front() {
-                    let left = first.len() - *skip;
-                    if n < left {
-                        *skip += n;
-                        break;
-                    }
-                    n -= left;
+                *skip += n;
+                if *skip == chunk.len() {
                     *skip = 0;
                     done.extend(batch.pop_front());
                 }
@@ -382,8 +373,13 @@ fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// An outbox (and the poll its waker belongs to) for other modules' tests.
+    pub(crate) fn outbox_for_test() -> (Outbox, mio::Poll) {
+        outbox()
+    }
 
     /// Parses one masked client frame: (fin, opcode, unmasked payload, bytes used).
     fn parse(bytes: &[u8]) -> (bool, u8, Vec<u8>, usize) {

@@ -216,7 +216,7 @@ impl TlsStream {
         loop {
             let mut progressed = false;
             while self.conn.wants_write() {
-                match self.conn.write_tls(&mut self.sock) {
+                match self.conn.write_tls(&mut NoSigPipe(&self.sock)) {
                     Ok(_) => progressed = true,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -238,7 +238,7 @@ impl TlsStream {
                         progressed = true;
                         if let Err(e) = self.conn.process_new_packets() {
                             // Tell the server why (the alert rustls queued), best effort.
-                            let _ = self.conn.write_tls(&mut self.sock);
+                            let _ = self.conn.write_tls(&mut NoSigPipe(&self.sock));
                             return Err(tls_error(e));
                         }
                     }
@@ -267,7 +267,7 @@ impl TlsStream {
     /// Writes out what rustls holds, until done or the socket would block.
     fn write_backlog(&mut self) -> io::Result<()> {
         while self.conn.wants_write() {
-            match self.conn.write_tls(&mut self.sock) {
+            match self.conn.write_tls(&mut NoSigPipe(&self.sock)) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -305,7 +305,7 @@ impl Read for TlsStream {
                 0 => {} // EOF: the reader reports a clean or an unclean end next time round.
                 _ => {
                     if let Err(e) = self.conn.process_new_packets() {
-                        let _ = self.conn.write_tls(&mut self.sock);
+                        let _ = self.conn.write_tls(&mut NoSigPipe(&self.sock));
                         return Err(io::Error::new(io::ErrorKind::InvalidData, e));
                     }
                 }
@@ -343,5 +343,22 @@ impl Write for TlsStream {
     fn flush(&mut self) -> io::Result<()> {
         self.conn.writer().flush()?;
         self.write_backlog()
+    }
+}
+
+/// The socket as rustls's TLS writer sees it: plain `write`s only. rustls would otherwise use
+/// vectored writes, which std does with `writev`; on a connection the peer has reset that
+/// raises SIGPIPE, killing a host program that does not ignore it (a C program loading a
+/// plugin, say), where std's `send` passes `MSG_NOSIGNAL`. (mio sets `SO_NOSIGPIPE` on Apple
+/// systems; Windows has no SIGPIPE.)
+struct NoSigPipe<'a>(&'a TcpStream);
+
+impl Write for NoSigPipe<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }

@@ -257,6 +257,10 @@ impl Outbox {
     /// many data messages never left.
     pub(crate) fn finish(&self) -> usize {
         let mut q = self.queue.lock();
+        // A sender's write in progress (one non-blocking write) puts its chunks back first.
+        while q.writing {
+            self.writer_done.wait(&mut q);
+        }
         let unsent = q.ends.len();
         *q = Queue::new(None);
         q.closed = true;

@@ -228,6 +228,11 @@ impl Outbox {
         true
     }
 
+    /// True while bytes wait to be written.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.queue.lock().pending > 0
+    }
+
     pub(crate) fn take_close_request(&self) -> Option<(CloseCode, String)> {
         self.queue.lock().close_request.take()
     }

@@ -318,6 +318,8 @@ struct Usage {
     server_cpu: Option<Duration>,
     /// Voluntary + involuntary context switches of the client process (getrusage).
     switches: Option<u64>,
+    /// Minor page faults of the client process (getrusage): fresh memory touched.
+    faults: Option<u64>,
 }
 
 impl Usage {
@@ -327,6 +329,7 @@ impl Usage {
         self.server_cpu = add_opt(self.server_cpu, other.server_cpu);
         self.switches = Some(self.switches.unwrap_or(0) + other.switches.unwrap_or(0))
             .filter(|_| other.switches.is_some());
+        self.faults = Some(self.faults.unwrap_or(0) + other.faults.unwrap_or(0)).filter(|_| other.faults.is_some());
     }
 }
 
@@ -396,13 +399,14 @@ impl Ctx {
         let wall = p.wall.elapsed();
         let usage = rusage();
         let server = self.server_cpu();
-        let (cpu0, sw0) = p.usage.unzip();
-        let (cpu1, sw1) = usage.unzip();
+        let (cpu0, sw0, pf0) = unzip3(p.usage);
+        let (cpu1, sw1, pf1) = unzip3(usage);
         Usage {
             wall,
             client_cpu: cpu1.and_then(|c| Some(c.saturating_sub(cpu0?))),
             server_cpu: server.and_then(|c| Some(c.saturating_sub(p.server?))),
             switches: sw1.and_then(|c| Some(c.saturating_sub(sw0?))),
+            faults: pf1.and_then(|c| Some(c.saturating_sub(pf0?))),
         }
     }
 
@@ -414,7 +418,7 @@ impl Ctx {
 
 struct Probe {
     server: Option<Duration>,
-    usage: Option<(Duration, u64)>,
+    usage: Option<(Duration, u64, u64)>,
     wall: Instant,
 }
 
@@ -651,7 +655,7 @@ fn group(
         tables.push(table);
     }
     // Who was busy during the timed parts: a server near 100 % of a core would be the limit.
-    println!("   timed parts, all rounds: wall; CPU time and share of one core of the client process and of the echo server; client context switches");
+    println!("   timed parts, all rounds: wall; CPU time and share of one core of the client process and of the echo server; client context switches; client minor page faults");
     for &c in clients {
         let u = samples[&c].1;
         let cpu = |d: Option<Duration>| match d {
@@ -668,13 +672,15 @@ fn group(
             Some(n) => n.to_string(),
             None => "n/a".to_owned(),
         };
+        let faults = u.faults.map_or("n/a".to_owned(), |n| n.to_string());
         println!(
-            "   {:<20} wall {:>7.0} ms  client {}  server {}  switches {}",
+            "   {:<20} wall {:>7.0} ms  client {}  server {}  switches {}  page faults {}",
             c.name(),
             u.wall.as_secs_f64() * 1e3,
             cpu(u.client_cpu),
             cpu(u.server_cpu),
-            switches
+            switches,
+            faults
         );
     }
     println!();
@@ -720,7 +726,7 @@ fn json_line(t: &Table, c: Client, usage: &Usage) -> String {
     let s = t.summary(c);
     let ms = |d: Option<Duration>| num(d.map(|d| d.as_secs_f64() * 1e3));
     format!(
-        "{{\"workload\":\"{}\",\"client\":\"{}\",\"median\":{},\"min\":{},\"max\":{},\"unit\":\"{}\",\"better\":\"{}\",\"ratio_to_raw\":{},\"rounds\":{},\"samples\":{},\"wall_ms\":{},\"client_cpu_ms\":{},\"server_cpu_ms\":{},\"client_switches\":{}}}",
+        "{{\"workload\":\"{}\",\"client\":\"{}\",\"median\":{},\"min\":{},\"max\":{},\"unit\":\"{}\",\"better\":\"{}\",\"ratio_to_raw\":{},\"rounds\":{},\"samples\":{},\"wall_ms\":{},\"client_cpu_ms\":{},\"server_cpu_ms\":{},\"client_switches\":{},\"client_page_faults\":{}}}",
         t.figure.id,
         c.id(),
         num(s.map(|s| s.median)),
@@ -735,6 +741,7 @@ fn json_line(t: &Table, c: Client, usage: &Usage) -> String {
         ms(usage.client_cpu),
         ms(usage.server_cpu),
         usage.switches.map_or("null".to_owned(), |n| n.to_string()),
+        usage.faults.map_or("null".to_owned(), |n| n.to_string()),
     )
 }
 
@@ -1884,21 +1891,28 @@ fn ticks_to_duration(ticks: u64) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-/// This process's CPU time (user + system, every thread, to the microsecond) and its
-/// context switches (voluntary + involuntary, every thread).
+fn unzip3<A, B, C>(t: Option<(A, B, C)>) -> (Option<A>, Option<B>, Option<C>) {
+    match t {
+        Some((a, b, c)) => (Some(a), Some(b), Some(c)),
+        None => (None, None, None),
+    }
+}
+
+/// This process's CPU time (user + system, every thread, to the microsecond), its context
+/// switches (voluntary + involuntary, every thread) and its minor page faults.
 #[cfg(unix)]
-fn rusage() -> Option<(Duration, u64)> {
+fn rusage() -> Option<(Duration, u64, u64)> {
     // SAFETY: getrusage fills the struct it is given; zeroed is a valid rusage.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
         return None;
     }
     let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    Some((tv(ru.ru_utime) + tv(ru.ru_stime), (ru.ru_nvcsw + ru.ru_nivcsw) as u64))
+    Some((tv(ru.ru_utime) + tv(ru.ru_stime), (ru.ru_nvcsw + ru.ru_nivcsw) as u64, ru.ru_minflt as u64))
 }
 
 #[cfg(not(unix))]
-fn rusage() -> Option<(Duration, u64)> {
+fn rusage() -> Option<(Duration, u64, u64)> {
     None
 }
 

@@ -224,6 +224,12 @@ impl Outbox {
         if q.close_request.is_some() || (can_write && q.pending > 0 && !q.writing) {
             return false;
         }
+        if q.pending == 0 && q.spare.len() > 1 {
+            // Idle: a burst's spare chunks (up to SPARE_BYTES) go back to the allocator; one
+            // ordinary chunk stays for the next message.
+            q.spare.retain(|c| c.capacity() == CHUNK);
+            q.spare.truncate(1);
+        }
         q.awake = false;
         true
     }

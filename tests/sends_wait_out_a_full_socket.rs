@@ -61,3 +61,43 @@ fn sends_wait_out_a_full_socket() {
     let info = client.close_info().unwrap();
     assert!(info.clean, "{info:?}");
 }
+
+/// The same over wss://, where senders never write themselves: the connection thread
+/// encrypts and writes, and waits for the socket to drain in the same way.
+#[test]
+fn wss_sends_wait_out_a_full_socket() {
+    use rustls::{ServerConnection, StreamOwned};
+    use support::tls::{server_config, TestCa};
+    use wsthread::{Message, RootCerts};
+
+    let ca = TestCa::new("wsthread test CA");
+    let config = server_config(ca.issue(&["127.0.0.1"]));
+    let (go_tx, go_rx) = crossbeam_channel::bounded::<()>(1);
+    let (seen_tx, _seen) = crossbeam_channel::unbounded();
+    let server = Server::threaded(move |tcp, conn| {
+        let Ok(tls) = ServerConnection::new(config.clone()) else { return };
+        let Ok(ws) = tungstenite::accept(StreamOwned::new(tls, tcp)) else { return };
+        // Read nothing until every send has returned, then echo.
+        if go_rx.recv_timeout(WAIT).is_ok() {
+            echo_loop(ws, conn, &seen_tx);
+        }
+    });
+    let options = Options::new(&server.wss_url("/")).unwrap().root_certs(RootCerts::None).add_root_certificate_pem(ca.pem());
+    let (callback, rx) = collector();
+    let client = WebSocketClient::new(callback, options).unwrap();
+    client.connect(&[]).unwrap();
+
+    for i in 0..MESSAGES {
+        client.send(payload(i)).unwrap();
+    }
+    go_tx.send(()).unwrap();
+    for i in 0..MESSAGES {
+        match next_message(&rx) {
+            Message::Binary(got) => assert!(got == payload(i), "echo {i} differs (len {})", got.len()),
+            other => panic!("echo {i}: {other:?}"),
+        }
+    }
+    client.disconnect().unwrap();
+    expect_end(&rx);
+    assert!(client.close_info().unwrap().clean);
+}

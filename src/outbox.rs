@@ -82,14 +82,6 @@ struct Queue {
     socket: Option<Arc<TcpStream>>,
 }
 
-/// How a write of the queue ended.
-enum Wrote {
-    /// Everything queued has left.
-    All,
-    /// Another writer is at work; it takes care of what is queued.
-    Busy,
-}
-
 impl Outbox {
     /// An empty queue; `socket` is given for plain TCP, whose senders may write themselves.
     pub(crate) fn new(waker: Arc<Waker>, socket: Option<Arc<TcpStream>>) -> Outbox {
@@ -150,23 +142,24 @@ impl Outbox {
         }
     }
 
-    /// Writes the queue to `out` until it is empty or the socket would block. If another
-    /// writer is at work, returns `Busy` at once, or with `wait` waits for it to finish (one
-    /// non-blocking write) and carries on. The lock is not held during the writes themselves.
-    fn write(&self, out: &mut impl Write, wait: bool) -> io::Result<Wrote> {
+    /// Writes the queue to `out` until it is empty (Ok) or the socket would block. If another
+    /// writer is at work, returns Ok at once (it takes care of the queue), or with `wait`
+    /// waits for it to finish its non-blocking writes and carries on. The lock is not held
+    /// during the writes themselves.
+    fn write(&self, out: &mut impl Write, wait: bool) -> io::Result<()> {
         let mut batch: VecDeque<Vec<u8>> = VecDeque::new();
         let mut done: Vec<Vec<u8>> = Vec::new();
         let mut q = self.queue.lock();
         loop {
             if q.writing {
                 if !wait {
-                    return Ok(Wrote::Busy);
+                    return Ok(());
                 }
                 self.writer_done.wait(&mut q);
                 continue;
             }
             if q.pending == 0 {
-                return Ok(Wrote::All);
+                return Ok(());
             }
             q.writing = true;
             let take = q.chunks.len().min(WRITE_CHUNKS);

@@ -321,8 +321,8 @@ impl Queue {
         }
     }
 
-    /// The chunk a frame of `len` bytes goes into: the last one if it has room (never
-    /// growing it: a chunk is written out as one piece), else a spare or a new one.
+    /// The chunk a frame of `len` bytes goes into: the last one if it has room (growing it
+    /// would copy everything in it), else a spare or a new one.
     fn chunk_for(&mut self, len: usize) -> &mut Vec<u8> {
         let fits = self.chunks.back().is_some_and(|c| c.capacity() - c.len() >= len);
         if !fits {

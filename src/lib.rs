@@ -29,9 +29,11 @@
 //!
 //! ```text
 //!  your threads ── send / ping ──▶ outgoing queue (framed bytes) ──▶ socket (TCP or TLS)
-//!               ── disconnect ───▶ close request ─┐                      │
-//!                                                 ▼                      ▼
-//!                                         connection thread ──▶ callback(Some(msg)) … (None)
+//!               ── disconnect ───▶ close request                          │ incoming
+//!                                        │                                ▼
+//!                                        └──────────────────────▶ connection thread
+//!                                                                         │
+//!                                                   callback(Some(msg)) … callback(None)
 //! ```
 //!
 //! Each connection has one thread. It owns the socket in non-blocking mode and all protocol

@@ -29,7 +29,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use rustls::pki_types::PrivateKeyDer;
 use wsthread::{CloseCode, ClosedBy, Error, Handle, Handshake, Message, Options, RootCerts, State, WebSocketClient};
 
 use crate::support::tls::TestCa;
@@ -176,15 +175,8 @@ impl PeerServer {
         let (mut ca_pem, mut dir) = (None, None);
         if scheme == Scheme::Wss {
             let ca = TestCa::new("wsthread interop test CA");
-            let cert = ca.issue(&["127.0.0.1", "localhost"]);
+            let (chain, key) = ca.issue_pem(&["127.0.0.1", "localhost"]);
             let d = temp_dir();
-            let chain: String = cert.chain.iter().map(|c| pem("CERTIFICATE", c.as_ref())).collect();
-            let key = match &cert.key {
-                PrivateKeyDer::Pkcs8(k) => pem("PRIVATE KEY", k.secret_pkcs8_der()),
-                PrivateKeyDer::Sec1(k) => pem("EC PRIVATE KEY", k.secret_sec1_der()),
-                PrivateKeyDer::Pkcs1(k) => pem("RSA PRIVATE KEY", k.secret_pkcs1_der()),
-                other => panic!("unexpected key type {other:?}"),
-            };
             fs::write(d.join("cert.pem"), chain).expect("write cert.pem");
             fs::write(d.join("key.pem"), key).expect("write key.pem");
             command.arg(d.join("cert.pem")).arg(d.join("key.pem"));
@@ -324,36 +316,6 @@ fn temp_dir() -> PathBuf {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("create a temporary directory");
     dir
-}
-
-/// `der` as a PEM block.
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = base64(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).unwrap());
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
-/// Standard base64 with padding.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

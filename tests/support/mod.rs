@@ -563,15 +563,27 @@ pub mod tls {
 
         /// A server certificate for `names` (DNS names or IP addresses), signed by this CA.
         pub fn issue(&self, names: &[&str]) -> ServerCert {
+            let (cert, key) = self.sign_server(names);
+            ServerCert {
+                chain: vec![cert.der().clone(), self.der.clone()],
+                key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            }
+        }
+
+        /// The same as [`issue`](Self::issue), PEM (chain, key): for servers in other
+        /// languages that read files.
+        pub fn issue_pem(&self, names: &[&str]) -> (String, String) {
+            let (cert, key) = self.sign_server(names);
+            (format!("{}{}", cert.pem(), self.pem), key.serialize_pem())
+        }
+
+        fn sign_server(&self, names: &[&str]) -> (rcgen::Certificate, KeyPair) {
             let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
             let mut params = CertificateParams::new(names).unwrap();
             params.distinguished_name.push(DnType::CommonName, "wsthread test server");
             let key = KeyPair::generate().unwrap();
             let cert = params.signed_by(&key, &self.issuer).unwrap();
-            ServerCert {
-                chain: vec![cert.der().clone(), self.der.clone()],
-                key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-            }
+            (cert, key)
         }
     }
 

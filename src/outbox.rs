@@ -108,9 +108,7 @@ impl Outbox {
             return Ok(());
         }
         let Some(socket) = q.socket.clone() else {
-            if !q.awake {
-                self.wake(&mut q);
-            }
+            self.wake(&mut q); // TLS: only the (sleeping) thread can write
             return Ok(());
         };
         drop(q);

@@ -14,9 +14,10 @@
 //! bit) it stops watching: tungstenite refuses those frames itself.
 
 /// Where the scan is in the incoming byte stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Scan {
     /// Collecting a frame header (2 to 10 bytes for an unmasked frame).
+    #[default]
     Header,
     /// Inside a payload: `left` bytes to go, which are text if `text`; `ends_text` when this
     /// is the final frame of a text message.
@@ -26,7 +27,7 @@ enum Scan {
 }
 
 /// Follows server frames and checks the UTF-8 of text messages as their bytes arrive.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Utf8Guard {
     scan: Scan,
     header: [u8; 10],
@@ -35,19 +36,6 @@ pub(crate) struct Utf8Guard {
     in_text: bool,
     utf8: Utf8Stream,
     invalid: bool,
-}
-
-impl Default for Utf8Guard {
-    fn default() -> Self {
-        Utf8Guard {
-            scan: Scan::Header,
-            header: [0; 10],
-            header_len: 0,
-            in_text: false,
-            utf8: Utf8Stream::default(),
-            invalid: false,
-        }
-    }
 }
 
 impl Utf8Guard {

@@ -97,6 +97,7 @@ pub enum ClosedBy {
 
 /// Why a connection ended, as read by [`WebSocketClient::close_info`](crate::WebSocketClient::close_info).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CloseInfo {
     /// The code of the Close frame that ended the connection: the server's when it closed
     /// first, ours when we did. [`CloseCode::NO_STATUS`] (1005) when the Close frame had no
@@ -111,6 +112,11 @@ pub struct CloseInfo {
     /// What went wrong, when something did: an I/O error, a protocol violation, a panic in the
     /// callback, a close timeout. `None` for an orderly close.
     pub error: Option<String>,
+    /// Data messages accepted by `send` that never left in whole: they were still queued (or
+    /// half written) when the connection ended. 0 when everything sent went out.
+    pub unsent_messages: usize,
+    /// The bytes of frames (headers included) that were queued and never written.
+    pub unsent_bytes: u64,
 }
 
 impl fmt::Display for CloseInfo {
@@ -125,6 +131,9 @@ impl fmt::Display for CloseInfo {
         }
         if let Some(e) = &self.error {
             write!(f, ": {e}")?;
+        }
+        if self.unsent_messages > 0 {
+            write!(f, " ({} message(s), {} bytes never sent)", self.unsent_messages, self.unsent_bytes)?;
         }
         Ok(())
     }

@@ -411,9 +411,9 @@ impl Connection {
 
     /// Reports the end: records why, marks the client closed, then calls the sink once.
     fn finish(mut self, mut sink: Box<dyn EventSink>) {
-        let unsent = self.outbox.finish();
-        if unsent > 0 {
-            log::warn!("{unsent} queued message(s) were not sent before the connection ended");
+        let (unsent_messages, unsent_bytes) = self.outbox.finish();
+        if unsent_messages > 0 {
+            log::warn!("{unsent_messages} queued message(s) were not sent before the connection ended");
         }
         let closed_by = self.closed_by.unwrap_or(ClosedBy::Remote);
         let (code, reason) = match (closed_by, &self.sent_close, &self.got_close) {
@@ -423,7 +423,7 @@ impl Connection {
             _ => (CloseCode::ABNORMAL, String::new()),
         };
         let clean = self.error.is_none() && self.got_close.is_some();
-        let info = CloseInfo { code, reason, closed_by, clean, error: self.error.take() };
+        let info = CloseInfo { code, reason, closed_by, clean, error: self.error.take(), unsent_messages, unsent_bytes };
         log::info!("connection ended: {info}");
         // Close the socket before telling anyone, so that a reconnect from the callback's
         // caller never overlaps with this one. For TLS, say goodbye with close_notify.

@@ -256,14 +256,14 @@ impl Outbox {
     }
 
     /// The connection is over: refuses further sends, lets go of the socket and returns how
-    /// many data messages never left.
-    pub(crate) fn finish(&self) -> usize {
+    /// many data messages never left, and how many queued bytes were never written.
+    pub(crate) fn finish(&self) -> (usize, u64) {
         let mut q = self.queue.lock();
         // A sender's write in progress (one non-blocking write) puts its chunks back first.
         while q.writing {
             self.writer_done.wait(&mut q);
         }
-        let unsent = q.ends.len();
+        let unsent = (q.ends.len(), q.queued_total - q.written_total);
         *q = Queue::new(None);
         q.closed = true;
         unsent
@@ -473,7 +473,7 @@ pub(crate) mod tests {
         out.budget = usize::MAX;
         outbox.flush_into(&mut out).unwrap();
         assert_eq!(outbox.queue.lock().pending, 0);
-        assert_eq!(outbox.finish(), 0);
+        assert_eq!(outbox.finish(), (0, 0));
         let mut at = 0;
         for (opcode, payload) in expected {
             let (_, got_opcode, got, used) = parse(&out.out[at..]);
@@ -492,6 +492,6 @@ pub(crate) mod tests {
         outbox.send(OP_TEXT, b"two", true).unwrap();
         outbox.close();
         assert!(outbox.send(OP_TEXT, b"three", true).is_err());
-        assert_eq!(outbox.finish(), 2);
+        assert_eq!(outbox.finish().0, 2);
     }
 }

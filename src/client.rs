@@ -1,26 +1,27 @@
-//! The client and its handle: what callers hold, and the state they share with the
-//! connection thread.
+//! The client and its handle: what callers hold, the connect and disconnect lifecycle, and
+//! the supervision of the connection thread (which gets what it needs when spawned and
+//! returns how the connection ended).
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::{self, JoinHandle, ThreadId};
 
 use parking_lot::{Mutex, RwLock};
 use rustls::ClientConfig;
-use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
 
-use crate::callback::{Callback, EventSink, HandleCallback};
-use crate::close::{CloseCode, CloseInfo, State};
-use crate::connection::Connection;
-use crate::link::Link;
-use crate::outbox::{Outbox, OP_BINARY, OP_PING, OP_PONG, OP_TEXT};
-use crate::stream::WsStream;
-use crate::transport::Transport;
+use crate::close::{CloseCode, CloseInfo};
+use crate::connection::{Connection, Parts};
 use crate::dial::{dial, Abort, Dialed};
 use crate::error::Error;
-use crate::handshake::Handshake;
+use crate::events::{Discard, EventSink};
+use crate::frame::{OP_BINARY, OP_PING, OP_PONG, OP_TEXT};
 use crate::message::Message;
 use crate::options::Options;
+use crate::outbox::Outbox;
+use crate::protocol::{Limits, Protocol};
+use crate::report::Handshake;
+use crate::state::{State, Status};
 
 /// A WebSocket client: one connection at a time, run by its own background thread, with
 /// every received message handed to a callback.
@@ -36,7 +37,7 @@ use crate::options::Options;
 /// of threads; each message goes out whole. Dropping it disconnects with 1001 Going Away and
 /// joins the connection thread, waiting at most about `close_timeout`.
 pub struct WebSocketClient {
-    handle: Handle,
+    shared: Arc<Shared>,
 }
 
 /// A cheap, cloneable reference to a client's connection, for sending or disconnecting from
@@ -46,27 +47,41 @@ pub struct WebSocketClient {
 /// every call returns [`Error::NotConnected`] (or does nothing, for `disconnect`).
 #[derive(Clone)]
 pub struct Handle {
-    shared: Arc<Shared>,
+    /// Weak: the event sink holds a handle (for `with_handle`), and a strong one would keep
+    /// the client alive from inside itself.
+    shared: Weak<Shared>,
 }
 
-/// What the caller's side and the connection thread share. Every lock here is held only
-/// for a few instructions, never across socket I/O.
-pub(crate) struct Shared {
-    pub(crate) options: Options,
+/// What a client's callers share.
+struct Shared {
+    options: Options,
     tls: Option<Arc<ClientConfig>>,
-    state: AtomicU8,
-    /// The current connection's command queue; `None` when there is none.
+    /// The state and the last end, shared with the connection thread.
+    status: Arc<Status>,
+    /// The current connection's outgoing queue and thread; `None` when there is none.
+    /// Held for reading only to clone the queue's `Arc` or compare the thread.
     link: RwLock<Option<Link>>,
-    close_info: Mutex<Option<CloseInfo>>,
-    /// The event sink, while no connection thread holds it.
-    sink: Mutex<Option<Box<dyn EventSink>>>,
-    /// Set once the client is dropped: the sink is then not put back (it may hold a Handle,
-    /// and keeping it would keep `Shared` alive forever).
+    /// Set once the client is dropped: no connection may start after that.
     dropped: AtomicBool,
-    /// Serialises connect and disconnect; holds the connection thread to join.
-    lifecycle: Mutex<Option<JoinHandle<()>>>,
+    /// Serialises connect and disconnect. Held across a dial (which `abort` cuts short) and
+    /// across the join of the connection thread (bounded by `close_timeout`, unless the
+    /// callback blocks); every other lock is held for a few instructions.
+    life: Mutex<Life>,
     /// Stops a connect in progress, so that disconnect and drop never wait for a dial.
     abort: Abort,
+}
+
+/// The other threads' end of a connection.
+struct Link {
+    outbox: Arc<Outbox>,
+    thread: ThreadId,
+}
+
+/// Where the event sink is: with the client between connections, or with the thread,
+/// which hands it back when joined.
+enum Life {
+    Idle(Box<dyn EventSink>),
+    Running(JoinHandle<Box<dyn EventSink>>),
 }
 
 impl WebSocketClient {
@@ -92,7 +107,7 @@ impl WebSocketClient {
     where
         F: FnMut(Option<Message>) + Send + 'static,
     {
-        Self::with_sink(Box::new(Callback(callback)), options)
+        Self::with_sink(|_| Box::new(Callback(callback)), options)
     }
 
     /// Like [`new`](Self::new), but the callback also gets a [`Handle`] to its own
@@ -121,23 +136,21 @@ impl WebSocketClient {
     where
         F: FnMut(&Handle, Option<Message>) + Send + 'static,
     {
-        Self::with_sink(Box::new(HandleCallback(callback)), options)
+        Self::with_sink(|handle| Box::new(HandleCallback(callback, handle)), options)
     }
 
-    fn with_sink(sink: Box<dyn EventSink>, options: Options) -> Result<WebSocketClient, Error> {
+    fn with_sink(sink: impl FnOnce(Handle) -> Box<dyn EventSink>, options: Options) -> Result<WebSocketClient, Error> {
         let tls = if options.is_tls() { Some(crate::tls::client_config(&options.tls)?) } else { None };
-        let shared = Arc::new(Shared {
+        let shared = Arc::new_cyclic(|weak| Shared {
             options,
             tls,
-            state: AtomicU8::new(State::Closed as u8),
+            status: Arc::new(Status::new()),
             link: RwLock::new(None),
-            close_info: Mutex::new(None),
-            sink: Mutex::new(Some(sink)),
             dropped: AtomicBool::new(false),
-            lifecycle: Mutex::new(None),
+            life: Mutex::new(Life::Idle(sink(Handle { shared: weak.clone() }))),
             abort: Abort::default(),
         });
-        Ok(WebSocketClient { handle: Handle { shared } })
+        Ok(WebSocketClient { shared })
     }
 
     /// Connects: TCP, TLS for `wss://`, and the upgrade with `headers` added to the request,
@@ -149,86 +162,84 @@ impl WebSocketClient {
     /// thread disconnects or drops the client meanwhile, [`Error::InCallback`] when called
     /// from this client's callback.
     pub fn connect(&self, headers: &[(&str, &str)]) -> Result<Handshake, Error> {
-        self.handle.connect(headers)
+        self.shared.connect(headers)
     }
 
     /// A handle to this client, for other threads.
     pub fn handle(&self) -> Handle {
-        self.handle.clone()
+        Handle { shared: Arc::downgrade(&self.shared) }
     }
 
     /// Queues a message; see [`Handle::send`].
     pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        self.handle.send(message)
+        self.shared.send(message.into())
     }
 
     /// Sends a ping; see [`Handle::ping`].
     pub fn ping(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
-        self.handle.ping(payload)
+        self.shared.queue(OP_PING, &control_payload(payload.into())?)
     }
 
     /// Sends an unsolicited pong; see [`Handle::pong`].
     pub fn pong(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
-        self.handle.pong(payload)
+        self.shared.queue(OP_PONG, &control_payload(payload.into())?)
     }
 
     /// Closes with 1001 Going Away; see [`Handle::disconnect`].
     pub fn disconnect(&self) -> Result<(), Error> {
-        self.handle.disconnect()
+        self.shared.disconnect(CloseCode::GOING_AWAY, "")
     }
 
     /// Closes with any code and reason; see [`Handle::disconnect_with`].
     pub fn disconnect_with(&self, code: impl Into<CloseCode>, reason: &str) -> Result<(), Error> {
-        self.handle.disconnect_with(code, reason)
+        self.shared.disconnect(code.into(), reason)
     }
 
     /// True while the connection is open (after `connect`, before any Close).
     pub fn is_open(&self) -> bool {
-        self.handle.is_open()
+        self.state() == State::Open
     }
 
     /// The connection's state.
     pub fn state(&self) -> State {
-        self.handle.state()
+        self.shared.status.get()
     }
 
     /// Why the last connection ended; `None` while connected or before the first connect.
     pub fn close_info(&self) -> Option<CloseInfo> {
-        self.handle.close_info()
+        self.shared.status.close_info()
     }
 
     /// The options this client was made with.
     pub fn options(&self) -> &Options {
-        &self.handle.shared.options
+        &self.shared.options
     }
 }
 
 impl Drop for WebSocketClient {
     fn drop(&mut self) {
-        let shared = &self.handle.shared;
+        let shared = &self.shared;
         // First, so that no Handle can start a connection after the one closed below.
         shared.dropped.store(true, Ordering::Release);
         if shared.on_connection_thread() {
             // Dropped from inside the callback: the thread cannot join itself. Ask it to
-            // close; it ends by itself within the close timeout.
+            // close; it ends by itself within the close timeout, and its JoinHandle (freed
+            // with `Shared`) no longer holds it.
             shared.request_close(CloseCode::GOING_AWAY, String::new());
         } else {
             shared.shut_down(CloseCode::GOING_AWAY, String::new());
         }
-        // The connection thread puts the sink back only while `dropped` is false, under this
-        // same lock, so after this no sink (and no Handle it holds) keeps `Shared` alive.
-        *shared.sink.lock() = None;
     }
 }
 
 impl Handle {
-    pub(crate) fn new(shared: Arc<Shared>) -> Handle {
-        Handle { shared }
+    fn shared(&self) -> Result<Arc<Shared>, Error> {
+        self.shared.upgrade().ok_or(Error::NotConnected)
     }
 
     /// Connects; see [`WebSocketClient::connect`].
     pub fn connect(&self, headers: &[(&str, &str)]) -> Result<Handshake, Error> {
-        Shared::connect(&self.shared, headers)
+        self.shared()?.connect(headers)
     }
 
     /// Frames a text or binary message on this thread, queues it and returns at once; it
@@ -239,24 +250,19 @@ impl Handle {
     /// here can still fail to leave if the connection breaks first; the end is then reported
     /// through `None` and [`CloseInfo`].
     pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        match message.into() {
-            Message::Text(text) => self.queue(OP_TEXT, text.as_bytes(), true),
-            Message::Binary(bytes) => self.queue(OP_BINARY, &bytes, true),
-        }
+        self.shared()?.send(message.into())
     }
 
     /// Sends a ping with `payload` (at most 125 bytes). The server's pong is consumed by the
     /// connection thread.
     pub fn ping(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
-        let payload = control_payload(payload.into())?;
-        self.queue(OP_PING, &payload, false)
+        self.shared()?.queue(OP_PING, &control_payload(payload.into())?)
     }
 
     /// Sends an unsolicited pong with `payload` (at most 125 bytes): a one-way heartbeat.
     /// Pings from the server are answered automatically; there is no need to call this.
     pub fn pong(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
-        let payload = control_payload(payload.into())?;
-        self.queue(OP_PONG, &payload, false)
+        self.shared()?.queue(OP_PONG, &control_payload(payload.into())?)
     }
 
     /// Closes with 1001 Going Away. See [`disconnect_with`](Self::disconnect_with).
@@ -271,21 +277,12 @@ impl Handle {
     /// to end (at most `close_timeout` for the close), and returns with the callback's `None`
     /// delivered. From inside the callback it only starts the close and returns at once.
     /// A connect in progress on another thread is stopped: it returns [`Error::Aborted`].
-    /// Disconnecting a client that is not connected does nothing.
+    /// Disconnecting a client that is not connected (or was dropped) does nothing.
     pub fn disconnect_with(&self, code: impl Into<CloseCode>, reason: &str) -> Result<(), Error> {
-        let code = code.into();
-        if !code.is_sendable() {
-            return Err(Error::InvalidCloseCode(code.0));
+        match self.shared.upgrade() {
+            Some(shared) => shared.disconnect(code.into(), reason),
+            None => check_close(code.into(), reason),
         }
-        if reason.len() > 123 {
-            return Err(Error::PayloadTooLong(reason.len() + 2));
-        }
-        if self.shared.on_connection_thread() {
-            self.shared.request_close(code, reason.to_owned());
-        } else {
-            self.shared.shut_down(code, reason.to_owned());
-        }
-        Ok(())
     }
 
     /// True while the connection is open (after `connect`, before any Close).
@@ -293,29 +290,36 @@ impl Handle {
         self.state() == State::Open
     }
 
-    /// The connection's state.
+    /// The connection's state ([`State::Closed`] once the client is dropped).
     pub fn state(&self) -> State {
-        match self.shared.state.load(Ordering::Acquire) {
-            0 => State::Connecting,
-            1 => State::Open,
-            2 => State::Closing,
-            _ => State::Closed,
-        }
+        self.shared.upgrade().map_or(State::Closed, |s| s.status.get())
     }
 
-    /// Why the last connection ended; `None` while connected or before the first connect.
+    /// Why the last connection ended; `None` while connected, before the first connect, or
+    /// once the client is dropped.
     pub fn close_info(&self) -> Option<CloseInfo> {
-        self.shared.close_info.lock().clone()
+        self.shared.upgrade().and_then(|s| s.status.close_info())
+    }
+}
+
+impl Life {
+    /// Waits for a running connection thread and takes the sink back from it. The thread
+    /// catches every panic, so the sink comes back unless the sink's own drop panicked.
+    fn join(&mut self) {
+        *self = match std::mem::replace(self, Life::Idle(Box::new(Discard))) {
+            Life::Running(thread) => Life::Idle(thread.join().unwrap_or_else(|_| Box::new(Discard))),
+            idle => idle,
+        };
     }
 
-    /// Frames `payload` on this thread and queues it (see [`Outbox`]).
-    fn queue(&self, opcode: u8, payload: &[u8], data: bool) -> Result<(), Error> {
-        if !self.is_open() {
-            return Err(Error::NotConnected);
-        }
-        match &*self.shared.link.read() {
-            Some(link) => link.outbox.send(opcode, payload, data).map_err(|()| Error::NotConnected),
-            None => Err(Error::NotConnected),
+    /// Takes the sink out for a new connection thread (the last one has been joined).
+    fn take_sink(&mut self) -> Box<dyn EventSink> {
+        match std::mem::replace(self, Life::Idle(Box::new(Discard))) {
+            Life::Idle(sink) => sink,
+            running => {
+                *self = running;
+                Box::new(Discard)
+            }
         }
     }
 }
@@ -327,29 +331,45 @@ fn control_payload(payload: Vec<u8>) -> Result<Vec<u8>, Error> {
     Ok(payload)
 }
 
+fn check_close(code: CloseCode, reason: &str) -> Result<(), Error> {
+    if !code.is_sendable() {
+        return Err(Error::InvalidCloseCode(code.0));
+    }
+    if reason.len() > 123 {
+        return Err(Error::PayloadTooLong(reason.len() + 2));
+    }
+    Ok(())
+}
+
 impl Shared {
-    pub(crate) fn set_state(&self, state: State) {
-        self.state.store(state as u8, Ordering::Release);
-    }
-
-    /// Called by the connection thread when it ends, before the sink hears of it.
-    pub(crate) fn record_end(&self, info: CloseInfo) {
-        *self.close_info.lock() = Some(info);
-        self.set_state(State::Closed);
-    }
-
-    /// Called by the connection thread first: it holds the sink while it runs. (The previous
-    /// connection's thread has put it back: connect joins that thread before starting this one.)
-    pub(crate) fn take_sink(&self) -> Option<Box<dyn EventSink>> {
-        self.sink.lock().take()
-    }
-
-    /// Called by the connection thread last: the sink goes back for the next connect.
-    pub(crate) fn return_sink(&self, sink: Box<dyn EventSink>) {
-        let mut slot = self.sink.lock();
-        if !self.dropped.load(Ordering::Acquire) {
-            *slot = Some(sink);
+    fn send(&self, message: Message) -> Result<(), Error> {
+        match message {
+            Message::Text(text) => self.queue(OP_TEXT, text.as_bytes()),
+            Message::Binary(bytes) => self.queue(OP_BINARY, &bytes),
         }
+    }
+
+    /// Frames `payload` on this thread and queues it (see [`Outbox`]). The link's lock is
+    /// let go first: the send may write to the socket.
+    fn queue(&self, opcode: u8, payload: &[u8]) -> Result<(), Error> {
+        if self.status.get() != State::Open {
+            return Err(Error::NotConnected);
+        }
+        let outbox = match &*self.link.read() {
+            Some(link) => link.outbox.clone(),
+            None => return Err(Error::NotConnected),
+        };
+        outbox.send(opcode, payload).map_err(|()| Error::NotConnected)
+    }
+
+    fn disconnect(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        check_close(code, reason)?;
+        if self.on_connection_thread() {
+            self.request_close(code, reason.to_owned());
+        } else {
+            self.shut_down(code, reason.to_owned());
+        }
+        Ok(())
     }
 
     fn on_connection_thread(&self) -> bool {
@@ -359,12 +379,7 @@ impl Shared {
 
     fn request_close(&self, code: CloseCode, reason: String) {
         // Closing from now on: later sends fail instead of being dropped behind the Close.
-        let _ = self.state.compare_exchange(
-            State::Open as u8,
-            State::Closing as u8,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
+        self.status.open_to_closing();
         if let Some(link) = &*self.link.read() {
             link.outbox.request_close(code, reason);
         }
@@ -374,76 +389,112 @@ impl Shared {
     /// progress on another thread is aborted first.
     fn shut_down(&self, code: CloseCode, reason: String) {
         self.abort.request();
-        let mut life = self.lifecycle.lock();
+        let mut life = self.life.lock();
         self.shut_down_locked(&mut life, code, reason);
     }
 
-    fn shut_down_locked(&self, life: &mut Option<JoinHandle<()>>, code: CloseCode, reason: String) {
-        if let Some(thread) = life.take() {
+    fn shut_down_locked(&self, life: &mut Life, code: CloseCode, reason: String) {
+        if let Life::Running(_) = life {
             self.request_close(code, reason);
-            // The thread ends within the close timeout unless the callback itself blocks.
-            let _ = thread.join();
         }
+        // The thread ends within the close timeout unless the callback itself blocks.
+        life.join();
         *self.link.write() = None;
     }
 
-    fn connect(this: &Arc<Shared>, headers: &[(&str, &str)]) -> Result<Handshake, Error> {
-        if this.on_connection_thread() {
+    fn connect(self: &Arc<Shared>, headers: &[(&str, &str)]) -> Result<Handshake, Error> {
+        if self.on_connection_thread() {
             return Err(Error::InCallback);
         }
-        let mut life = this.lifecycle.lock();
-        if this.dropped.load(Ordering::Acquire) {
+        let mut life = self.life.lock();
+        if self.dropped.load(Ordering::Acquire) {
             // Only a Handle outlives the client; a connection made now would have no owner
             // to close it and no drop to join its thread.
             return Err(Error::NotConnected);
         }
-        this.abort.reset();
-        this.shut_down_locked(&mut life, CloseCode::GOING_AWAY, String::new());
-        *this.close_info.lock() = None;
-        this.set_state(State::Connecting);
-        match Self::start(this, headers, &mut life) {
+        self.abort.reset();
+        self.shut_down_locked(&mut life, CloseCode::GOING_AWAY, String::new());
+        self.status.connecting();
+        match self.start(headers, &mut life) {
             Ok(handshake) => Ok(handshake),
             Err(e) => {
-                this.set_state(State::Closed);
+                self.status.set(State::Closed);
                 Err(e)
             }
         }
     }
 
-    fn start(this: &Arc<Shared>, headers: &[(&str, &str)], life: &mut Option<JoinHandle<()>>) -> Result<Handshake, Error> {
-        let Dialed { poll, waker, transport, tail, handshake } =
-            dial(&this.options, this.tls.as_ref(), headers, &this.abort)?;
-        let o = &this.options;
-        let config = WebSocketConfig::default()
-            .read_buffer_size(16 * 1024)
-            .write_buffer_size(64 * 1024)
-            .max_message_size(o.max_message_size)
-            .max_frame_size(o.max_frame_size);
-        // Plain TCP senders may write to the socket themselves; TLS state stays on the thread.
-        let socket = match &transport {
-            Transport::Plain(socket) => Some(socket.clone()),
-            Transport::Tls(_) => None,
+    /// Dials, then spawns the connection thread with what it needs; it hands the sink
+    /// back when joined.
+    fn start(&self, headers: &[(&str, &str)], life: &mut Life) -> Result<Handshake, Error> {
+        let Dialed { poll, waker, transport, tail, handshake } = dial(&self.options, self.tls.as_ref(), headers, &self.abort)?;
+        let o = &self.options;
+        let limits = Limits { max_message: o.max_message_size, max_frame: o.max_frame_size };
+        let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), None, None));
+        let parts = Parts {
+            transport,
+            tail,
+            poll,
+            outbox: outbox.clone(),
+            protocol: Protocol::new(limits, None, None),
+            status: self.status.clone(),
+            close_timeout: o.close_timeout,
         };
-        let outbox = Arc::new(Outbox::new(waker, socket));
-        let stream = WsStream::new(transport, &tail, outbox.clone());
-        let ws = WebSocket::from_partially_read(stream, tail, Role::Client, Some(config));
-        let conn = Connection::new(ws, poll, outbox.clone(), this.clone());
-
+        let status = self.status.clone();
+        // The sink reaches the thread through a channel once it is running, so that a
+        // failed spawn does not take the user's callback down with it.
+        let (give, take) = crossbeam_channel::bounded::<Box<dyn EventSink>>(1);
         // Hold the link slot while the thread starts: a callback that sends at once waits
         // here for the link instead of finding none.
-        let mut slot = this.link.write();
-        this.set_state(State::Open);
-        let thread = thread::Builder::new()
-            .name("wsthread-connection".into())
-            .stack_size(o.thread_stack_size)
-            .spawn(move || conn.run());
-        let thread = match thread {
-            Ok(t) => t,
-            Err(e) => return Err(Error::Io(e)),
+        let mut slot = self.link.write();
+        self.status.set(State::Open);
+        let spawned = thread::Builder::new().name("wsthread-connection".into()).stack_size(o.thread_stack_size).spawn(
+            move || {
+                let mut sink = take.recv().unwrap_or_else(|_| Box::new(Discard));
+                let info = Connection::new(parts).run(&mut *sink);
+                status.ended(info.clone());
+                if catch_unwind(AssertUnwindSafe(|| sink.closed(&info))).is_err() {
+                    log::error!("callback panicked while handling the end of the connection");
+                }
+                sink
+            },
+        );
+        let sink = life.take_sink();
+        let thread = match spawned {
+            Ok(thread) => thread,
+            Err(e) => {
+                *life = Life::Idle(sink);
+                return Err(Error::Io(e));
+            }
         };
         *slot = Some(Link { outbox, thread: thread.thread().id() });
+        *life = Life::Running(thread);
         drop(slot);
-        *life = Some(thread);
+        let _ = give.send(sink);
         Ok(handshake)
+    }
+}
+
+/// Qore's form: `Some(message)` for each message, `None` once at the end.
+struct Callback<F>(F);
+
+impl<F: FnMut(Option<Message>) + Send> EventSink for Callback<F> {
+    fn message(&mut self, message: Message) {
+        (self.0)(Some(message))
+    }
+    fn closed(&mut self, _: &CloseInfo) {
+        (self.0)(None)
+    }
+}
+
+/// The same, with a handle to the connection for replying or disconnecting from inside.
+struct HandleCallback<F>(F, Handle);
+
+impl<F: FnMut(&Handle, Option<Message>) + Send> EventSink for HandleCallback<F> {
+    fn message(&mut self, message: Message) {
+        (self.0)(&self.1, Some(message))
+    }
+    fn closed(&mut self, _: &CloseInfo) {
+        (self.0)(&self.1, None)
     }
 }

@@ -1,4 +1,4 @@
-//! Close codes, connection states, and the record of why a connection ended.
+//! Close codes, and the record of why a connection ended.
 
 use std::fmt;
 
@@ -70,20 +70,6 @@ impl fmt::Debug for CloseCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "CloseCode({})", self.0)
     }
-}
-
-/// The state of a client's connection, as [`WebSocketClient::state`](crate::WebSocketClient::state)
-/// reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum State {
-    /// `connect` is running: DNS, TCP, TLS or the upgrade.
-    Connecting,
-    /// The upgrade succeeded; messages flow both ways.
-    Open,
-    /// A Close frame was sent or received; the connection thread is finishing the close.
-    Closing,
-    /// No connection: never connected, or the last one ended.
-    Closed,
 }
 
 /// Which side ended a connection.

@@ -1,45 +1,46 @@
-//! The connection thread: it owns the socket and all protocol state, sleeps in the poller,
-//! and is the only thread that touches tungstenite.
+//! The connection thread: it owns the reading side of the socket, the message layer and
+//! the close handshake, sleeps in the poller, and returns what happened when it ends.
 //!
 //! ```text
 //!  caller threads ──send/ping──▶ Outbox (framed bytes) ──▶ socket (see outbox.rs for who writes)
 //!                 ──disconnect──▶ close request + mio Waker
-//!                        socket ──▶ connection thread ── callback(Some(msg)) … callback(None)
+//!                        socket ──▶ connection thread ── Protocol ── sink.message(…)
 //! ```
 //!
-//! One loop iteration does all the work that is possible without waiting, then sleeps:
-//! act on a close request, write the queue, read messages until the socket would block,
-//! write again (replies and pongs). mio is edge-triggered, so the loop tracks "may be
-//! readable" / "may be writable" itself and only clears them on `WouldBlock`.
+//! One turn of the loop does all the work that is possible without waiting, then sleeps:
+//! act on a close request, write the queue, read and handle a bounded amount of input,
+//! write again (replies and pongs). A turn is bounded in bytes, not in messages, so a
+//! server streaming one endless message cannot keep the loop from close requests and
+//! deadlines. mio is edge-triggered, so the loop tracks "may be readable" / "may be
+//! writable" itself and only clears them on `WouldBlock`.
 
-use std::io;
+use std::io::{self, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll};
-use tungstenite::error::{Error as WsError, ProtocolError};
-use tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
-use tungstenite::protocol::{CloseFrame, WebSocket};
-use tungstenite::Message as WsMessage;
 
-use crate::callback::EventSink;
-use crate::client::{Handle, Shared};
-use crate::close::{CloseCode, CloseInfo, ClosedBy, State};
+use crate::close::{CloseCode, CloseInfo, ClosedBy};
 use crate::dial::SOCKET;
-use crate::message::Message;
+use crate::events::EventSink;
+use crate::frame::{OP_CLOSE, OP_PONG};
 use crate::outbox::Outbox;
-use crate::stream::WsStream;
+use crate::protocol::{CloseFrame, CloseState, Event, Protocol};
+use crate::state::{State, Status};
+use crate::timers::{Timer, Timers};
+use crate::transport::Transport;
 
-/// How many messages one loop iteration reads before writing: keeps a flood of incoming
-/// messages from starving the outgoing queue.
-const BATCH: usize = 256;
+/// The read buffer: allocated (and zeroed) once per connection.
+const READ_BUFFER: usize = 16 * 1024;
+/// Reads per turn before the loop looks at close requests, deadlines and the queue again.
+const READS_PER_TURN: usize = 32;
 
 /// Outcome of a step of the loop.
 enum Step {
     /// Stopped on `WouldBlock`: nothing more to do until the poller says so.
     Idle,
-    /// Stopped on the batch limit: go round again without sleeping.
+    /// Stopped on a bound: go round again without sleeping.
     Busy,
     /// The connection is over.
     End,
@@ -60,69 +61,94 @@ impl Step {
     }
 }
 
+/// What the connection thread is given when it is spawned.
+pub(crate) struct Parts {
+    pub transport: Transport,
+    /// Bytes read past the upgrade answer: the first frames.
+    pub tail: Vec<u8>,
+    pub poll: Poll,
+    pub outbox: Arc<Outbox>,
+    pub protocol: Protocol,
+    pub status: Arc<Status>,
+    pub close_timeout: Duration,
+}
+
 pub(crate) struct Connection {
-    ws: WebSocket<WsStream>,
+    transport: Transport,
     poll: Poll,
     outbox: Arc<Outbox>,
-    shared: Arc<Shared>,
-    handle: Handle,
+    protocol: Protocol,
+    status: Arc<Status>,
     close_timeout: Duration,
-
+    timers: Timers,
+    /// Received bytes not yet fed to the protocol: `input[start..end]`.
+    input: Vec<u8>,
+    start: usize,
+    end: usize,
     readable: bool,
     writable: bool,
-    /// Set when the close has to finish by then (close timeout).
-    deadline: Option<Instant>,
-    /// The Close frame we sent (or queued), and the one we received.
-    sent_close: Option<(CloseCode, String)>,
-    got_close: Option<(CloseCode, String)>,
-    closed_by: Option<ClosedBy>,
+    /// Where our Close frame ends in the outgoing stream, once queued.
+    close_end: Option<u64>,
+    /// The latest ping's payload, while its pong waits for the previous one to leave: at
+    /// most one pong is queued and one pending, however fast the server pings (§5.5.3
+    /// allows answering only the latest), so a server that pings and never reads gets
+    /// TCP backpressure instead of our memory.
+    pong_pending: Option<Vec<u8>>,
+    pong_end: u64,
+    /// Who broke the connection, when it broke without a Close handshake.
+    lost_by: Option<ClosedBy>,
     error: Option<String>,
-    /// After a failure: no more frames are parsed; flush our Close, send FIN, wait for EOF.
-    lingering: bool,
     write_shut: bool,
     /// The callback panicked: it gets no more messages, only the final `None`.
     sink_broken: bool,
 }
 
 impl Connection {
-    /// Builds the thread's state; `outbox` is the queue `ws` writes into.
-    pub(crate) fn new(ws: WebSocket<WsStream>, poll: Poll, outbox: Arc<Outbox>, shared: Arc<Shared>) -> Connection {
-        let close_timeout = shared.options.close_timeout;
-        let handle = Handle::new(shared.clone());
+    pub(crate) fn new(parts: Parts) -> Connection {
+        let Parts { transport, tail, poll, outbox, protocol, status, close_timeout } = parts;
+        let mut input = vec![0; READ_BUFFER.max(tail.len())];
+        input[..tail.len()].copy_from_slice(&tail);
         Connection {
-            ws,
+            transport,
             poll,
             outbox,
-            shared,
-            handle,
+            protocol,
+            status,
             close_timeout,
+            timers: Timers::default(),
+            end: tail.len(),
+            input,
+            start: 0,
             // The handshake may have consumed the readiness edges: start by trying both.
             readable: true,
             writable: true,
-            deadline: None,
-            sent_close: None,
-            got_close: None,
-            closed_by: None,
+            close_end: None,
+            pong_pending: None,
+            pong_end: 0,
+            lost_by: None,
             error: None,
-            lingering: false,
             write_shut: false,
             sink_broken: false,
         }
     }
 
-    /// The thread's body: runs the connection to its end, then reports it.
-    pub(crate) fn run(mut self) {
-        let mut sink = self.shared.take_sink().unwrap_or_else(|| Box::new(Discard));
+    /// The thread's body: runs the connection to its end, closes the socket, and returns
+    /// why it ended. The sink's `closed` is the caller's to call (after recording this).
+    pub(crate) fn run(mut self, sink: &mut dyn EventSink) -> CloseInfo {
         // The callback's panics are caught where it is called. This catches our own (or a
-        // dependency's) on input nobody foresaw: the connection still ends in order, with
-        // `None` delivered and the client marked closed, instead of a state left dangling.
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.drive(&mut *sink))) {
+        // dependency's) on input nobody foresaw: the connection is failed with 1011 and
+        // still ends in order.
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.drive(sink))) {
             let why = format!("internal error: {}", panic_text(&*panic));
             log::error!("{why}");
-            self.closed_by.get_or_insert(ClosedBy::Local);
-            self.error.get_or_insert(why);
+            self.fail(CloseCode::INTERNAL_ERROR, why);
+            self.sink_broken = true;
+            // Once more, to send the Close and linger; a second panic gives up.
+            if catch_unwind(AssertUnwindSafe(|| self.drive(sink))).is_err() {
+                log::error!("internal error again while closing: giving up on the close");
+            }
         }
-        self.finish(sink);
+        self.finish()
     }
 
     /// The loop: work, then sleep, until the connection is over.
@@ -130,34 +156,32 @@ impl Connection {
         let mut events = Events::with_capacity(16);
         loop {
             let step = self.turn(sink);
-            if let Step::End = step {
-                break;
+            if step.is_end() {
+                return;
             }
-            // Checked even while busy: a server that floods us must not stretch a close
-            // past its deadline.
-            if self.deadline.is_some_and(|d| Instant::now() >= d) {
-                self.on_deadline();
-                break;
+            // Checked every turn, busy or not: a server that floods us must not stretch a
+            // close past its deadline.
+            if let Some(timer) = self.timers.due(Instant::now()) {
+                self.on_timer(timer);
+                return;
             }
-            if let Step::Idle = step {
-                if !self.sleep(&mut events) {
-                    break;
-                }
+            if matches!(step, Step::Idle) && !self.sleep(&mut events) {
+                return;
             }
         }
     }
 
-    /// Does everything possible without waiting.
+    /// Does everything possible without waiting. `Busy` means: go round without sleeping.
     fn turn(&mut self, sink: &mut dyn EventSink) -> Step {
         let mut step = Step::Idle;
         if let Some((code, reason)) = self.outbox.take_close_request() {
-            step = self.start_close(code, reason);
+            self.start_close(code, &reason);
         }
-        if self.writable && !step.is_end() {
+        if self.writable {
             step = step.and(self.flush());
         }
         if self.readable && !step.is_end() {
-            step = step.and(if self.lingering { self.discard() } else { self.read_messages(sink) });
+            step = step.and(if self.protocol.state().reads() { self.read(sink) } else { self.discard() });
         }
         if self.writable && !step.is_end() {
             step = step.and(self.flush());
@@ -165,24 +189,14 @@ impl Connection {
         step
     }
 
-    /// Sleeps in the poller until the socket is ready, a command arrives, or the close
-    /// deadline. Returns false when the deadline has passed.
+    /// Sleeps in the poller until the socket is ready, a wake-up, or the next deadline.
+    /// Returns false when the poller failed.
     fn sleep(&mut self, events: &mut Events) -> bool {
-        let timeout = match self.deadline {
-            None => None,
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    self.on_deadline();
-                    return false;
-                }
-                Some(left)
-            }
-        };
         // Senders take over the writing while we sleep; refused while there is work left.
         if !self.outbox.may_sleep(self.writable && !self.write_shut) {
             return true;
         }
+        let timeout = self.timers.next().map(|at| at.saturating_duration_since(Instant::now()));
         let polled = self.poll.poll(events, timeout);
         let writable = events.iter().any(|e| e.token() == SOCKET && e.is_writable());
         self.outbox.woke_up(writable);
@@ -190,8 +204,7 @@ impl Connection {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return true,
             Err(e) => {
-                self.error.get_or_insert_with(|| format!("poller failed: {e}"));
-                self.closed_by.get_or_insert(ClosedBy::Local);
+                self.lost(ClosedBy::Local, format!("poller failed: {e}"));
                 return false;
             }
         }
@@ -205,188 +218,190 @@ impl Connection {
                     self.writable = true;
                 }
             }
-            // WAKER: commands are taken at the top of the next turn.
+            // WAKER: requests are taken at the top of the next turn.
         }
         true
     }
 
-    /// Sends our Close frame (at most once) and starts the close deadline.
-    fn start_close(&mut self, code: CloseCode, reason: String) -> Step {
-        self.deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
-        if !self.ws.can_write() {
-            return Step::Idle; // a Close was already sent or received
-        }
-        log::info!("closing with {code} {reason:?}");
-        self.outbox.close();
-        self.closed_by.get_or_insert(ClosedBy::Local);
-        self.sent_close = Some((code, reason.clone()));
-        self.shared.set_state(State::Closing);
-        let frame = CloseFrame { code: WsCloseCode::from(code.0), reason: reason.into() };
-        match self.ws.close(Some(frame)) {
-            Ok(()) => Step::Idle,
-            Err(e) => self.on_write_error(e),
-        }
-    }
-
-    fn read_messages(&mut self, sink: &mut dyn EventSink) -> Step {
-        for i in 0..BATCH {
-            let message = match self.ws.read() {
-                Ok(WsMessage::Text(t)) => Message::Text(t.as_str().to_owned()),
-                Ok(WsMessage::Binary(b)) => Message::Binary(Vec::from(b)),
-                Ok(WsMessage::Ping(_)) | Ok(WsMessage::Pong(_)) | Ok(WsMessage::Frame(_)) => continue,
-                Ok(WsMessage::Close(frame)) => {
-                    self.on_close_frame(frame);
-                    continue;
+    /// Reads and handles input: at most `READS_PER_TURN` reads.
+    fn read(&mut self, sink: &mut dyn EventSink) -> Step {
+        let mut delivered = 0;
+        for _ in 0..READS_PER_TURN {
+            if self.start == self.end {
+                match (&self.transport).read(&mut self.input) {
+                    Ok(0) => return self.on_eof(),
+                    Ok(n) => (self.start, self.end) = (0, n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.readable = false;
+                        return Step::Idle;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return self.on_read_error(e),
                 }
-                Err(e) => return self.on_read_error(e),
-            };
-            // What the callback queues (a reply) joins the outbox before the next frame is
-            // parsed, so it leaves ahead of any Close that a later frame brings about.
-            self.deliver(sink, message);
-            // A reply to the first message read in this turn leaves at once, before the read
-            // that finds the socket empty: request/response pays no extra syscall of latency.
-            // Replies to the rest of a burst wait for the flush after it, in one write.
-            if i == 0 && self.writable && self.outbox.has_pending() {
-                if let Step::End = self.flush() {
-                    return Step::End;
+            }
+            while self.start < self.end {
+                let (used, out) = self.protocol.feed(&self.input[self.start..self.end]);
+                self.start += used;
+                let event = match out {
+                    Ok(Some(event)) => event,
+                    Ok(None) => continue,
+                    Err(v) => return self.fail(v.code, v.why),
+                };
+                let is_message = matches!(event, Event::Message(_));
+                self.on_event(sink, event);
+                if is_message {
+                    delivered += 1;
+                    // A reply to the first message of a turn leaves at once, before the
+                    // read that finds the socket empty: request/response pays no extra
+                    // syscall of latency. Replies to the rest of a burst leave together.
+                    if delivered == 1 && self.writable && self.outbox.has_pending() && self.flush().is_end() {
+                        return Step::End;
+                    }
                 }
             }
         }
         Step::Busy
     }
 
-    fn deliver(&mut self, sink: &mut dyn EventSink, message: Message) {
+    fn on_event(&mut self, sink: &mut dyn EventSink, event: Event) {
+        match event {
+            Event::Message(message) => {
+                log::debug!("received {message:?}");
+                self.call(sink, |s| s.message(message));
+            }
+            Event::Ping(payload) => {
+                self.call(sink, |s| s.ping(&payload));
+                self.pong_pending = Some(payload);
+                self.queue_pong();
+            }
+            Event::Pong(payload) => self.call(sink, |s| s.pong(&payload)),
+            Event::Close { frame, reply } => {
+                log::info!("server sent Close {} {:?}", frame.code, frame.reason);
+                self.closing();
+                if let Some(reply) = reply {
+                    self.queue_close(&reply);
+                }
+            }
+        }
+    }
+
+    /// Runs the sink on this thread; other threads' sends meanwhile write for themselves.
+    fn call(&mut self, sink: &mut dyn EventSink, f: impl FnOnce(&mut dyn EventSink)) {
         if self.sink_broken {
-            log::debug!("dropped {message:?}: the callback panicked earlier");
             return;
         }
-        log::debug!("received {message:?}");
-        let handle = &self.handle;
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| sink.message(handle, message))) {
+        self.outbox.enter_callback();
+        let result = catch_unwind(AssertUnwindSafe(|| f(sink)));
+        self.outbox.leave_callback();
+        if let Err(panic) = result {
             self.sink_broken = true;
             let why = format!("callback panicked: {}", panic_text(&*panic));
             log::error!("{why}");
             self.error.get_or_insert(why);
-            self.start_close(CloseCode::INTERNAL_ERROR, "callback panicked".into());
+            self.start_close(CloseCode::INTERNAL_ERROR, "callback panicked");
         }
     }
 
-    fn on_close_frame(&mut self, frame: Option<CloseFrame>) {
-        let (code, reason) = match frame {
-            Some(f) => (CloseCode(u16::from(f.code)), f.reason.as_str().to_owned()),
-            None => (CloseCode::NO_STATUS, String::new()),
-        };
-        log::info!("server sent Close {code} {reason:?}");
-        if self.sent_close.is_none() {
-            // The server closed first; tungstenite has queued the echo of its code.
-            self.outbox.close();
-            self.closed_by.get_or_insert(ClosedBy::Remote);
-            self.shared.set_state(State::Closing);
-            self.deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
+    /// Queues the latest ping's pong once the previous pong has left.
+    fn queue_pong(&mut self) {
+        if !self.protocol.state().is_open() || self.outbox.written() < self.pong_end {
+            return;
         }
-        self.got_close = Some((code, reason));
-    }
-
-    fn on_read_error(&mut self, e: WsError) -> Step {
-        match e {
-            // Nothing complete to return. A text frame still arriving may already be known
-            // to be invalid: fail now rather than wait for the rest of it (fail-fast).
-            WsError::Io(e) if e.kind() == io::ErrorKind::WouldBlock && self.ws.get_ref().guard.invalid() => {
-                self.fail(CloseCode::INVALID_PAYLOAD, "invalid UTF-8 in a text message".into())
-            }
-            WsError::Io(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.readable = false;
-                Step::Idle
-            }
-            WsError::Io(e) if e.kind() == io::ErrorKind::Interrupted => Step::Busy,
-            WsError::ConnectionClosed | WsError::AlreadyClosed => Step::End,
-            // The peer went away after its Close: the end we were waiting for, however it came.
-            WsError::Io(_) if self.got_close.is_some() => Step::End,
-            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-                self.abnormal(ClosedBy::Remote, "connection closed without a Close frame".into())
-            }
-            WsError::Io(e) => self.abnormal(ClosedBy::Remote, format!("read failed: {e}")),
-            WsError::Utf8(why) => self.fail(CloseCode::INVALID_PAYLOAD, format!("invalid UTF-8: {why}")),
-            WsError::Capacity(why) => self.fail(CloseCode::MESSAGE_TOO_BIG, why.to_string()),
-            WsError::Protocol(why) => self.fail(CloseCode::PROTOCOL_ERROR, why.to_string()),
-            other => self.fail(CloseCode::PROTOCOL_ERROR, other.to_string()),
+        if let Some(payload) = self.pong_pending.take() {
+            self.pong_end = self.outbox.push_control(OP_PONG, &payload);
         }
     }
 
-    fn on_write_error(&mut self, e: WsError) -> Step {
-        match e {
-            // Queued in tungstenite's buffer; it goes out when the socket is writable again.
-            WsError::Io(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.writable = false;
-                Step::Idle
-            }
-            WsError::Io(e) if e.kind() == io::ErrorKind::Interrupted => Step::Busy,
-            WsError::ConnectionClosed | WsError::AlreadyClosed => Step::End,
-            WsError::Io(_) if self.got_close.is_some() => Step::End,
-            WsError::Io(e) => self.abnormal(ClosedBy::Remote, format!("write failed: {e}")),
-            other => self.abnormal(ClosedBy::Local, format!("write failed: {other}")),
+    /// No more data from us, and the close deadline runs.
+    fn closing(&mut self) {
+        self.outbox.close();
+        self.status.set(State::Closing);
+        self.timers.start(Timer::Close, Instant::now() + self.close_timeout);
+    }
+
+    fn queue_close(&mut self, frame: &CloseFrame) {
+        self.close_end = Some(self.outbox.push_control(OP_CLOSE, &frame.payload()));
+    }
+
+    /// A local close: queues our Close (at most once) and starts the close deadline.
+    fn start_close(&mut self, code: CloseCode, reason: &str) {
+        self.closing();
+        if let Some(frame) = self.protocol.close(code, reason) {
+            log::info!("closing with {code} {reason:?}");
+            self.queue_close(&frame);
         }
     }
 
-    /// The connection is unusable (reset, I/O error): no Close frame can be exchanged.
-    fn abnormal(&mut self, by: ClosedBy, why: String) -> Step {
+    /// _Fail the WebSocket Connection_ (RFC 6455 §7.1.7): queue our Close with `code`, then
+    /// linger: flush it, send FIN, and discard input until the server closes or the deadline.
+    fn fail(&mut self, code: CloseCode, why: String) -> Step {
+        log::warn!("failing the connection with {code}: {why}");
+        self.error.get_or_insert_with(|| why.clone());
+        self.closing();
+        if let Some(frame) = self.protocol.fail(code, why) {
+            self.queue_close(&frame);
+        }
+        Step::Busy
+    }
+
+    /// The connection broke without a close handshake (reset, I/O error).
+    fn lost(&mut self, by: ClosedBy, why: String) -> Step {
         log::warn!("connection lost: {why}");
-        self.closed_by.get_or_insert(by);
+        self.lost_by.get_or_insert(by);
         self.error.get_or_insert(why);
         Step::End
     }
 
-    /// _Fail the WebSocket Connection_ (RFC 6455 §7.1.7): the server broke the protocol.
-    /// tungstenite only reports it; we send the Close frame with the right code, then
-    /// linger: flush it, send FIN, and read until the server closes or the deadline.
-    fn fail(&mut self, code: CloseCode, why: String) -> Step {
-        log::warn!("failing the connection with {code}: {why}");
-        self.closed_by.get_or_insert(ClosedBy::Local);
-        self.error.get_or_insert_with(|| why.clone());
-        self.deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
-        self.shared.set_state(State::Closing);
-        self.lingering = true;
-        self.outbox.close();
-        if self.ws.can_write() {
-            // The reason on the wire (and so in CloseInfo) is cut to what a Close frame holds;
-            // the whole text stays in CloseInfo::error.
-            let reason = truncate_reason(&why).to_owned();
-            self.sent_close = Some((code, reason.clone()));
-            let frame = CloseFrame { code: WsCloseCode::from(code.0), reason: reason.into() };
-            if let Err(e) = self.ws.close(Some(frame)) {
-                if !matches!(&e, WsError::Io(io) if io.kind() == io::ErrorKind::WouldBlock) {
-                    return Step::End;
-                }
-                self.writable = false;
-            }
+    fn on_eof(&mut self) -> Step {
+        self.readable = false;
+        match self.protocol.state() {
+            // The server closed TCP after the Close handshake, as RFC 6455 §7.1.1 has it.
+            s if s.is_complete() => Step::End,
+            CloseState::Failed { .. } => Step::End,
+            _ => self.lost(ClosedBy::Remote, "connection closed without a Close frame".into()),
         }
-        Step::Idle
+    }
+
+    fn on_read_error(&mut self, e: io::Error) -> Step {
+        if self.protocol.state().is_complete() {
+            return Step::End; // the end we were waiting for, however it came
+        }
+        self.lost(ClosedBy::Remote, format!("read failed: {e}"))
     }
 
     fn flush(&mut self) -> Step {
-        match self.ws.flush() {
+        match self.outbox.flush_into(&mut &self.transport) {
             Ok(()) => {
-                if self.lingering && !self.write_shut {
-                    self.write_shut = true;
-                    self.ws.get_mut().transport.shutdown_write();
+                self.queue_pong();
+                if self.outbox.has_pending() {
+                    return Step::Busy; // a pong (or a sender's message) just joined
                 }
+                self.shut_write_when_failed();
                 Step::Idle
             }
-            Err(e) if self.lingering => {
-                if matches!(&e, WsError::Io(io) if io.kind() == io::ErrorKind::WouldBlock) {
-                    self.writable = false;
-                    Step::Idle
-                } else {
-                    Step::End
-                }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.writable = false;
+                Step::Idle
             }
-            Err(e) => self.on_write_error(e),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Step::Busy,
+            Err(_) if !self.protocol.state().is_open() && !self.protocol.state().reads() => Step::End,
+            Err(e) => self.lost(ClosedBy::Remote, format!("write failed: {e}")),
         }
     }
 
-    /// Lingering: throw input away until the server closes.
+    /// After a failure, once our Close has left: FIN, so the server sees the end.
+    fn shut_write_when_failed(&mut self) {
+        if matches!(self.protocol.state(), CloseState::Failed { .. }) && !self.write_shut {
+            self.write_shut = true;
+            self.transport.shutdown_write();
+        }
+    }
+
+    /// Lingering after a failure or after the server's Close: throw input away until the
+    /// server closes TCP.
     fn discard(&mut self) -> Step {
-        if self.ws.get_ref().transport.discard_input() {
+        self.start = self.end;
+        if self.transport.discard_input() {
             Step::End
         } else {
             self.readable = false;
@@ -394,68 +409,67 @@ impl Connection {
         }
     }
 
-    fn on_deadline(&mut self) {
-        if self.lingering || self.got_close.is_some() {
-            // Our part is done; the server just did not close TCP in time.
-            return;
+    fn on_timer(&mut self, timer: Timer) {
+        match timer {
+            Timer::Close => self.on_close_timeout(),
         }
-        let why = if self.sent_close.is_some() {
-            "no Close reply from the server within the close timeout"
-        } else {
-            "the Close frame could not be sent within the close timeout"
+    }
+
+    fn on_close_timeout(&mut self) {
+        let why = match self.protocol.state() {
+            // Our part is done; the server just did not close TCP in time.
+            CloseState::Failed { .. } | CloseState::Open => return,
+            s if s.is_complete() => return,
+            CloseState::Closing { .. } if self.close_left() => "no Close reply from the server within the close timeout",
+            CloseState::Closing { .. } => "the Close frame could not be sent within the close timeout",
         };
         log::warn!("{why}");
-        self.closed_by.get_or_insert(ClosedBy::Local);
         self.error.get_or_insert_with(|| why.to_owned());
     }
 
-    /// Reports the end: records why, marks the client closed, then calls the sink once.
-    fn finish(mut self, mut sink: Box<dyn EventSink>) {
+    /// Our Close (or echo) has been written to the socket.
+    fn close_left(&self) -> bool {
+        self.close_end.is_some_and(|end| self.outbox.written() >= end)
+    }
+
+    /// Reports the end from the close state and the wire's facts, and closes the socket.
+    fn finish(self) -> CloseInfo {
+        let close_left = self.close_left();
         let (unsent_messages, unsent_bytes) = self.outbox.finish();
         if unsent_messages > 0 {
-            log::warn!("{unsent_messages} queued message(s) were not sent before the connection ended");
+            log::warn!("{unsent_messages} queued message(s) ({unsent_bytes} bytes) were not sent before the connection ended");
         }
-        let closed_by = self.closed_by.unwrap_or(ClosedBy::Remote);
-        let (code, reason) = match (closed_by, &self.sent_close, &self.got_close) {
-            (ClosedBy::Local, Some(sent), _) => sent.clone(),
-            (_, _, Some(got)) => got.clone(),
-            (_, Some(sent), None) => sent.clone(),
-            _ => (CloseCode::ABNORMAL, String::new()),
+        let mut error = self.error;
+        let (code, reason, closed_by) = match self.protocol.state() {
+            CloseState::Open => (CloseCode::ABNORMAL, String::new(), self.lost_by.unwrap_or(ClosedBy::Remote)),
+            CloseState::Closing { by: ClosedBy::Remote, received: Some(frame), .. } => {
+                (frame.code, frame.reason.clone(), ClosedBy::Remote)
+            }
+            CloseState::Closing { sent: Some(frame), .. } | CloseState::Failed { sent: Some(frame), .. } => {
+                if close_left {
+                    (frame.code, frame.reason.clone(), ClosedBy::Local)
+                } else {
+                    // It never reached the wire: say so rather than report a close that
+                    // the server never saw.
+                    let why = format!("our Close {} was never sent", frame.code);
+                    error = Some(error.map_or(why.clone(), |e| format!("{e}; {why}")));
+                    (CloseCode::ABNORMAL, String::new(), ClosedBy::Local)
+                }
+            }
+            CloseState::Closing { .. } | CloseState::Failed { .. } => (CloseCode::ABNORMAL, String::new(), ClosedBy::Local),
         };
-        let clean = self.error.is_none() && self.got_close.is_some();
-        let info = CloseInfo { code, reason, closed_by, clean, error: self.error.take(), unsent_messages, unsent_bytes };
+        let clean = error.is_none() && close_left && self.protocol.state().is_complete();
+        let info = CloseInfo { code, reason, closed_by, clean, error, unsent_messages, unsent_bytes };
         log::info!("connection ended: {info}");
-        // Close the socket before telling anyone, so that a reconnect from the callback's
-        // caller never overlaps with this one. For TLS, say goodbye with close_notify.
+        // Close the socket before anyone hears of the end, so that a reconnect never
+        // overlaps with this connection. For TLS, say goodbye with close_notify.
         if !self.write_shut {
-            self.ws.get_mut().transport.shutdown_write();
+            self.transport.shutdown_write();
         }
-        drop(self.ws);
+        drop(self.transport);
         drop(self.poll);
-        self.shared.record_end(info.clone());
-        let handle = &self.handle;
-        if catch_unwind(AssertUnwindSafe(|| sink.closed(handle, &info))).is_err() {
-            log::error!("callback panicked while handling the end of the connection");
-        }
-        self.shared.return_sink(sink);
+        info
     }
-}
-
-/// Stands in for the sink when the client was dropped before its thread started.
-struct Discard;
-
-impl EventSink for Discard {
-    fn message(&mut self, _: &Handle, _: Message) {}
-    fn closed(&mut self, _: &Handle, _: &CloseInfo) {}
-}
-
-/// A close reason may hold at most 123 bytes (125 minus the code); cut on a char boundary.
-pub(crate) fn truncate_reason(text: &str) -> &str {
-    let mut end = text.len().min(123);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {

@@ -14,7 +14,8 @@ use parking_lot::Mutex;
 use rustls::ClientConfig;
 
 use crate::error::Error;
-use crate::handshake::{build_request, parse_head, Handshake, Head, HttpResponse, Request, Timings};
+use crate::handshake::{build_request, parse_head, Head, Request};
+use crate::report::{Handshake, HttpResponse, Timings};
 use crate::options::Options;
 use crate::tls::{tls_error, Need, TlsStream};
 use crate::transport::Transport;
@@ -126,7 +127,7 @@ impl Dialer<'_> {
                     self.wait("the TLS handshake")?;
                 }
                 let info = stream.info();
-                (Transport::Tls(Box::new(stream)), Some(t.elapsed()), Some(info))
+                (Transport::tls(stream), Some(t.elapsed()), Some(info))
             }
         };
 

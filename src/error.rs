@@ -4,7 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 
-use crate::handshake::HttpResponse;
+use crate::report::HttpResponse;
 
 /// Everything that can go wrong in wsthread.
 ///

@@ -1,105 +1,14 @@
-//! The HTTP/1.1 upgrade (RFC 6455 §4): the request we write, the answer we accept, and what
-//! the caller learns about it.
+//! The HTTP/1.1 upgrade codec (RFC 6455 §4): the request we write and the answer we accept.
 //!
 //! We drive the upgrade ourselves instead of through tungstenite's client handshake so that
 //! a refusal keeps its whole body, `Connection: keep-alive, Upgrade` is understood, and an
 //! extension the server picks without our offer is refused (tungstenite leaves that a TODO).
-//! tungstenite still supplies the key and accept-key functions and the WebSocket after it.
-
-use std::net::SocketAddr;
-use std::time::Duration;
+//! tungstenite still supplies the key and accept-key functions.
 
 use url::Url;
 
 use crate::error::Error;
-
-/// What the server answered to a successful upgrade, and what it took to get there.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Handshake {
-    /// The HTTP status: always 101.
-    pub status: u16,
-    /// Every response header in the order received, names as the server spelled them.
-    pub headers: Vec<(String, String)>,
-    /// The subprotocol the server chose from [`Options::subprotocols`](crate::Options::subprotocols).
-    pub subprotocol: Option<String>,
-    /// The extensions the server agreed to (always empty until an extension is offered).
-    pub extensions: Vec<String>,
-    /// The address actually connected to.
-    pub peer_addr: SocketAddr,
-    /// For `wss://`: the negotiated TLS version and cipher suite.
-    pub tls: Option<TlsInfo>,
-    /// How long each phase of the connect took.
-    pub timings: Timings,
-}
-
-impl Handshake {
-    /// The first value of the header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        find_header(&self.headers, name)
-    }
-}
-
-/// The negotiated TLS parameters of a `wss://` connection.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TlsInfo {
-    /// For example `TLSv1_3`.
-    pub protocol_version: String,
-    /// For example `TLS13_AES_256_GCM_SHA384`.
-    pub cipher_suite: String,
-}
-
-/// How long each phase of a connect took.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Timings {
-    /// Resolving the host name (zero for an IP address).
-    pub dns: Duration,
-    /// The TCP connect, over every address tried.
-    pub tcp_connect: Duration,
-    /// The TLS handshake; `None` for `ws://`.
-    pub tls: Option<Duration>,
-    /// Writing the upgrade request and reading the 101 answer.
-    pub upgrade: Duration,
-}
-
-impl Timings {
-    /// The sum of all phases.
-    pub fn total(&self) -> Duration {
-        self.dns + self.tcp_connect + self.tls.unwrap_or_default() + self.upgrade
-    }
-}
-
-/// A non-101 answer to the upgrade request, carried by [`Error::Rejected`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HttpResponse {
-    /// The HTTP status, for example 401.
-    pub status: u16,
-    /// The reason phrase, for example `Unauthorized`.
-    pub reason: String,
-    /// Every header in the order received.
-    pub headers: Vec<(String, String)>,
-    /// The body, as far as it arrived before the connect deadline (at most 1 MiB).
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    /// The first value of the header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        find_header(&self.headers, name)
-    }
-
-    /// The body as text (invalid UTF-8 replaced).
-    pub fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-}
+use crate::report::find_header;
 
 /// Headers the upgrade writes itself; a caller may not set them.
 const RESERVED: [&str; 7] = [

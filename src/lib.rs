@@ -63,28 +63,36 @@
 
 #![deny(missing_docs)]
 
-mod callback;
+// The layers, top to bottom; a file only uses files below it.
+// The API: what callers hold, and the public types they see.
 mod client;
 mod close;
-mod connection;
-mod dial;
 mod error;
-mod handshake;
-mod link;
 mod message;
 mod options;
+mod report;
+mod state;
+// The connection thread, and what it reports to.
+mod connection;
+mod events;
+mod timers;
+// The message layer (frames to messages, the close handshake) and the outgoing queue.
 mod outbox;
-mod stream;
+mod protocol;
+// The frame codec, the byte stream under it, and how a connection is made.
+mod dial;
+mod frame;
+mod handshake;
 mod tls;
 mod transport;
-mod utf8_guard;
 
 pub use client::{Handle, WebSocketClient};
-pub use close::{CloseCode, CloseInfo, ClosedBy, State};
+pub use close::{CloseCode, CloseInfo, ClosedBy};
 pub use error::Error;
-pub use handshake::{Handshake, HttpResponse, Timings, TlsInfo};
 pub use message::Message;
 pub use options::{Options, RootCerts, TlsOptions};
+pub use report::{Handshake, HttpResponse, Timings, TlsInfo};
+pub use state::State;
 
 #[cfg(test)]
 mod tests {

@@ -2,35 +2,37 @@
 //!
 //! A sender frames and masks its message on its own thread and appends it here, so the
 //! connection thread never touches the payload and the message's memory is freed where it
-//! was allocated. tungstenite's own frames (pongs, the Close) enter the same queue through
-//! [`WsStream`](crate::stream::WsStream), and every frame goes in whole under one lock, so
-//! frames never interleave and leave in the order they were queued.
+//! was allocated. The connection thread's own frames (pongs, the Close) enter the same queue
+//! through the same encoder ([`frame::encode`]), and every frame goes in whole under one
+//! lock, so frames never interleave and leave in the order they were queued.
 //!
-//! Who writes the queue to the socket (one writer at a time, never under the lock):
+//! Who writes the queue to the socket (one writer at a time, never under the queue's lock):
 //! - while the connection thread is awake, it does, for everyone: a burst of sends leaves in
 //!   one write, and senders pay no wake-up;
-//! - while it sleeps, a sender on a plain TCP connection writes the queue itself: one send,
-//!   one syscall, no thread hop. Anything the socket does not take (or any error) is left for
-//!   the connection thread, which is woken for it. TLS state lives on the connection thread,
-//!   so on `wss://` the sender wakes it instead.
+//! - while it sleeps, or runs the callback (which may block for any time), a sender writes
+//!   the queue itself: one send, one syscall, no thread hop. Anything the socket does not
+//!   take (or any error) is left for the connection thread, which is woken for it.
 //!
 //! The wake-up (a syscall) rings at most once per sleep.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use mio::net::TcpStream;
 use mio::Waker;
 use parking_lot::{Condvar, Mutex};
 
 use crate::close::CloseCode;
+use crate::frame::{self, Head, OP_BINARY, OP_TEXT};
+use crate::protocol::{Direction, Encoder, FrameObserver};
+use crate::transport::Transport;
 
-/// WebSocket opcodes of the frames senders queue (RFC 6455 §5.2).
-pub(crate) const OP_TEXT: u8 = 0x1;
-pub(crate) const OP_BINARY: u8 = 0x2;
-pub(crate) const OP_PING: u8 = 0x9;
-pub(crate) const OP_PONG: u8 = 0xA;
+thread_local! {
+    /// The outbox whose callback this thread is running, if any (its address): a send
+    /// from inside a callback only queues, and the connection thread writes it right after.
+    static IN_CALLBACK_OF: Cell<usize> = const { Cell::new(0) };
+}
 
 /// The outgoing queue of one connection, shared by its senders and its thread.
 pub(crate) struct Outbox {
@@ -38,6 +40,19 @@ pub(crate) struct Outbox {
     /// Signalled when a writer puts back what it took (see `Queue::writing`).
     writer_done: Condvar,
     waker: Arc<Waker>,
+    observer: Option<FrameObserver>,
+}
+
+/// What the connection thread is doing, as far as writing goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Thread {
+    /// Working: it writes the queue for everyone before it sleeps.
+    Awake,
+    /// Running the callback, which may take any time: other threads' sends write for
+    /// themselves (the callback's own are written by the thread when it returns).
+    InCallback,
+    /// Sleeping in the poller: senders write for themselves, or wake it.
+    Asleep,
 }
 
 /// Small frames are packed into chunks of this size, so that a burst leaves in few writes;
@@ -71,55 +86,97 @@ struct Queue {
     closed: bool,
     /// A disconnect asked for from another thread, for the connection thread to act on.
     close_request: Option<(CloseCode, String)>,
-    /// The connection thread is awake and will look at the queue before it sleeps.
-    awake: bool,
+    thread: Thread,
     /// A wake-up was rung and the thread has not woken since.
     woken: bool,
     /// The last write stopped on a full socket: senders leave the rest to the thread, which
     /// waits for the socket to become writable, instead of each trying again.
     blocked: bool,
-    /// Plain TCP only, while the connection lives: the socket senders may write to.
-    socket: Option<Arc<TcpStream>>,
+    /// While the connection lives: the stream senders may write to.
+    writer: Option<Transport>,
+    /// A negotiated extension's sending half: transforms data messages in queue order.
+    encoder: Option<Box<dyn Encoder>>,
 }
 
 impl Outbox {
-    /// An empty queue; `socket` is given for plain TCP, whose senders may write themselves.
-    pub(crate) fn new(waker: Arc<Waker>, socket: Option<Arc<TcpStream>>) -> Outbox {
-        Outbox { queue: Mutex::new(Queue::new(socket)), writer_done: Condvar::new(), waker }
+    /// An empty queue for frames to `writer` (`None` in tests: only the thread writes).
+    pub(crate) fn new(
+        waker: Arc<Waker>,
+        writer: Option<Transport>,
+        encoder: Option<Box<dyn Encoder>>,
+        observer: Option<FrameObserver>,
+    ) -> Outbox {
+        let mut queue = Queue::new(writer);
+        queue.encoder = encoder;
+        Outbox { queue: Mutex::new(queue), writer_done: Condvar::new(), waker, observer }
     }
 
     // ---- senders' side ----
 
-    /// Queues one frame with `payload`; `data` for text and binary messages. Fails once the
-    /// connection is closing or over.
-    pub(crate) fn send(&self, opcode: u8, payload: &[u8], data: bool) -> Result<(), ()> {
+    /// Queues one frame with `payload` (a whole message, or a ping or pong of the user's).
+    /// Fails once the connection is closing or over.
+    pub(crate) fn send(&self, opcode: u8, payload: &[u8]) -> Result<(), ()> {
         let mut q = self.queue.lock();
         if q.closed {
             return Err(());
         }
-        q.push_frame(opcode, payload);
+        let data = opcode == OP_TEXT || opcode == OP_BINARY;
+        match (&mut q.encoder, data) {
+            (Some(encoder), true) => {
+                let mut encoded = Vec::new();
+                let rsv1 = encoder.encode(payload, &mut encoded);
+                self.push(&mut q, rsv1, opcode, &encoded);
+            }
+            _ => self.push(&mut q, false, opcode, payload),
+        }
         if data {
             let end = q.queued_total;
             q.ends.push_back(end);
         }
         // While the thread is awake it writes for everyone, in batches. (Letting a sender
         // write a full chunk itself was tried: no gain measured, on bulk or 1 KiB messages.)
-        if q.writing || q.blocked || q.awake {
+        let own_callback = IN_CALLBACK_OF.with(Cell::get) == self as *const Outbox as usize;
+        if q.writing || q.blocked || q.thread == Thread::Awake || own_callback {
             return Ok(());
         }
-        let Some(socket) = q.socket.clone() else {
-            self.wake(&mut q); // TLS: only the (sleeping) thread can write
+        let Some(writer) = q.writer.clone() else {
+            self.wake(&mut q);
             return Ok(());
         };
         drop(q);
-        if self.write(&mut &*socket, false).is_err() {
+        if self.write(&mut &writer, false).is_err() {
             // The socket is full (or failing): the thread takes over and meets the error itself.
             let mut q = self.queue.lock();
-            if !q.awake {
+            if q.thread != Thread::Awake {
                 self.wake(&mut q);
             }
         }
         Ok(())
+    }
+
+    /// Queues a control frame of the connection thread's own (a pong, our Close), even
+    /// after data is refused. Returns where it ends in the stream: it has left once
+    /// [`written`](Self::written) reaches that.
+    pub(crate) fn push_control(&self, opcode: u8, payload: &[u8]) -> u64 {
+        let mut q = self.queue.lock();
+        self.push(&mut q, false, opcode, payload);
+        q.queued_total
+    }
+
+    /// Bytes written to the socket so far.
+    pub(crate) fn written(&self) -> u64 {
+        self.queue.lock().written_total
+    }
+
+    fn push(&self, q: &mut Queue, rsv1: bool, opcode: u8, payload: &[u8]) {
+        if let Some(observe) = &self.observer {
+            let head = Head { fin: true, rsv1, rsv23: false, opcode, masked: true, len: payload.len() as u64 };
+            observe(Direction::Outgoing, &head);
+        }
+        let len = frame::encoded_len(payload.len());
+        frame::encode(q.chunk_for(len), true, rsv1, opcode, payload);
+        q.pending += len;
+        q.queued_total += len as u64;
     }
 
     /// Asks the connection thread to close with `code` and `reason`, after everything queued.
@@ -157,7 +214,13 @@ impl Outbox {
                 continue;
             }
             if q.pending == 0 {
-                return Ok(());
+                drop(q);
+                // TLS may hold encrypted bytes the socket did not take yet.
+                let flushed = out.flush();
+                if matches!(&flushed, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+                    self.queue.lock().blocked = true;
+                }
+                return flushed;
             }
             q.writing = true;
             let take = q.chunks.len().min(WRITE_CHUNKS);
@@ -199,7 +262,7 @@ impl Outbox {
     /// the socket takes bytes again.
     pub(crate) fn woke_up(&self, writable: bool) {
         let mut q = self.queue.lock();
-        q.awake = true;
+        q.thread = Thread::Awake;
         q.woken = false;
         if writable {
             q.blocked = false;
@@ -221,8 +284,20 @@ impl Outbox {
             q.spare.retain(|c| c.capacity() == CHUNK);
             q.spare.truncate(1);
         }
-        q.awake = false;
+        q.thread = Thread::Asleep;
         true
+    }
+
+    /// The thread is about to run the callback: other threads' sends must not wait for it.
+    pub(crate) fn enter_callback(&self) {
+        IN_CALLBACK_OF.with(|c| c.set(self as *const Outbox as usize));
+        self.queue.lock().thread = Thread::InCallback;
+    }
+
+    /// The callback returned: the thread writes for everyone again.
+    pub(crate) fn leave_callback(&self) {
+        IN_CALLBACK_OF.with(|c| c.set(0));
+        self.queue.lock().thread = Thread::Awake;
     }
 
     /// True while bytes wait to be written.
@@ -239,20 +314,11 @@ impl Outbox {
         self.queue.lock().closed = true;
     }
 
-    /// Appends bytes tungstenite wrote: always whole frames (it writes its buffer at once).
-    pub(crate) fn push_raw(&self, bytes: &[u8]) {
-        let mut q = self.queue.lock();
-        q.chunk_for(bytes.len()).extend_from_slice(bytes);
-        q.pending += bytes.len();
-        q.queued_total += bytes.len() as u64;
-    }
-
     /// Writes the queue to `out` (the transport), then flushes it. `WouldBlock` when the
     /// socket took only part. Ok means everything queued has left (a Close may follow it,
     /// then a FIN), so a sender's write in progress is waited for.
     pub(crate) fn flush_into(&self, out: &mut impl Write) -> io::Result<()> {
-        self.write(out, true)?;
-        out.flush()
+        self.write(out, true)
     }
 
     /// The connection is over: refuses further sends, lets go of the socket and returns how
@@ -299,7 +365,7 @@ fn write_batch(
 }
 
 impl Queue {
-    fn new(socket: Option<Arc<TcpStream>>) -> Queue {
+    fn new(writer: Option<Transport>) -> Queue {
         Queue {
             chunks: VecDeque::new(),
             head_written: 0,
@@ -312,10 +378,11 @@ impl Queue {
             closed: false,
             close_request: None,
             // The thread starts awake: it looks at the queue before its first sleep.
-            awake: true,
+            thread: Thread::Awake,
             woken: false,
             blocked: false,
-            socket,
+            writer,
+            encoder: None,
         }
     }
 
@@ -332,82 +399,23 @@ impl Queue {
         }
         self.chunks.back_mut().expect("a chunk was just ensured")
     }
-
-    /// Appends a masked client frame (RFC 6455 §5.2, §5.3) with FIN set.
-    fn push_frame(&mut self, opcode: u8, payload: &[u8]) {
-        let len = payload.len();
-        let mut header = [0u8; 14];
-        header[0] = 0x80 | opcode;
-        let mut at = 2;
-        if len < 126 {
-            header[1] = 0x80 | len as u8;
-        } else if len <= 0xFFFF {
-            header[1] = 0x80 | 126;
-            header[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-            at = 4;
-        } else {
-            header[1] = 0x80 | 127;
-            header[2..10].copy_from_slice(&(len as u64).to_be_bytes());
-            at = 10;
-        }
-        // The mask must be unpredictable to the page's scripts (§10.3): rand's thread-local
-        // generator is a CSPRNG seeded from the OS, the same source tungstenite uses.
-        let mask: [u8; 4] = rand::random();
-        header[at..at + 4].copy_from_slice(&mask);
-        at += 4;
-        let chunk = self.chunk_for(at + len);
-        chunk.extend_from_slice(&header[..at]);
-        let body = chunk.len();
-        chunk.extend_from_slice(payload);
-        apply_mask(&mut chunk[body..], mask);
-        self.pending += at + len;
-        self.queued_total += (at + len) as u64;
-    }
-}
-
-/// XORs `data` with the repeating `mask`, eight bytes at a time where possible.
-fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
-    let wide = u64::from_ne_bytes([mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3]]);
-    let mut chunks = data.chunks_exact_mut(8);
-    for chunk in &mut chunks {
-        let word = u64::from_ne_bytes((&*chunk).try_into().expect("8 bytes")) ^ wide;
-        chunk.copy_from_slice(&word.to_ne_bytes());
-    }
-    // The tail starts at a multiple of 8, hence of 4: the mask restarts at its first byte.
-    for (byte, m) in chunks.into_remainder().iter_mut().zip(mask.iter().cycle()) {
-        *byte ^= m;
-    }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::frame::tests::decode;
+    use crate::frame::{OP_PING, OP_PONG};
 
     /// An outbox (and the poll its waker belongs to) for other modules' tests.
     pub(crate) fn outbox_for_test() -> (Outbox, mio::Poll) {
-        outbox()
+        outbox(None, None)
     }
 
-    /// Parses one masked client frame: (fin, opcode, unmasked payload, bytes used).
-    fn parse(bytes: &[u8]) -> (bool, u8, Vec<u8>, usize) {
-        let fin = bytes[0] & 0x80 != 0;
-        let opcode = bytes[0] & 0x0F;
-        assert!(bytes[1] & 0x80 != 0, "client frames are masked");
-        let (len, mut at) = match bytes[1] & 0x7F {
-            126 => (u16::from_be_bytes([bytes[2], bytes[3]]) as usize, 4),
-            127 => (u64::from_be_bytes(bytes[2..10].try_into().unwrap()) as usize, 10),
-            n => (n as usize, 2),
-        };
-        let mask = [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
-        at += 4;
-        let payload = bytes[at..at + len].iter().enumerate().map(|(i, b)| b ^ mask[i % 4]).collect();
-        (fin, opcode, payload, at + len)
-    }
-
-    fn outbox() -> (Outbox, mio::Poll) {
+    fn outbox(encoder: Option<Box<dyn Encoder>>, observer: Option<FrameObserver>) -> (Outbox, mio::Poll) {
         let poll = mio::Poll::new().unwrap();
         let waker = Arc::new(Waker::new(poll.registry(), mio::Token(1)).unwrap());
-        (Outbox::new(waker, None), poll)
+        (Outbox::new(waker, None, encoder, observer), poll)
     }
 
     /// A writer that takes at most `step` bytes per call, and blocks once `budget` is spent.
@@ -432,35 +440,25 @@ pub(crate) mod tests {
         }
     }
 
-    #[test]
-    fn frames_round_trip_at_every_length_class() {
-        for len in [0, 1, 7, 8, 9, 125, 126, 127, 65535, 65536, 70_001] {
-            let payload: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
-            let (outbox, _poll) = outbox();
-            outbox.send(OP_BINARY, &payload, true).unwrap();
-            let mut out = Trickle { out: Vec::new(), step: usize::MAX, budget: usize::MAX };
-            outbox.flush_into(&mut out).unwrap();
-            let (fin, opcode, got, used) = parse(&out.out);
-            assert!(fin);
-            assert_eq!(opcode, OP_BINARY);
-            assert_eq!(got, payload, "length {len}");
-            assert_eq!(used, out.out.len());
-        }
+    fn drain(outbox: &Outbox) -> Vec<u8> {
+        let mut out = Trickle { out: Vec::new(), step: usize::MAX, budget: usize::MAX };
+        outbox.flush_into(&mut out).unwrap();
+        out.out
     }
 
     #[test]
     fn partial_writes_keep_order_and_count_unsent_messages() {
-        let (outbox, _poll) = outbox();
+        let (outbox, _poll) = outbox(None, None);
         let mut expected = Vec::new();
         let mut out = Trickle { out: Vec::new(), step: 5, budget: 0 };
         for i in 0..300u32 {
             // Small frames share chunks; every 50th is larger than a chunk.
             let len = if i % 50 == 49 { CHUNK + 3 } else { (i as usize * 13) % 300 };
             let payload = vec![i as u8; len];
-            outbox.send(OP_BINARY, &payload, true).unwrap();
+            outbox.send(OP_BINARY, &payload).unwrap();
             expected.push((OP_BINARY, payload));
             if i % 7 == 0 {
-                outbox.push_raw(&[0x8A, 0x80, 0, 0, 0, 0]); // an empty pong, as tungstenite writes it
+                outbox.push_control(OP_PONG, b"");
                 expected.push((OP_PONG, Vec::new()));
             }
             out.budget = 997;
@@ -473,11 +471,12 @@ pub(crate) mod tests {
         out.budget = usize::MAX;
         outbox.flush_into(&mut out).unwrap();
         assert_eq!(outbox.queue.lock().pending, 0);
+        assert_eq!(outbox.written(), out.out.len() as u64);
         assert_eq!(outbox.finish(), (0, 0));
         let mut at = 0;
         for (opcode, payload) in expected {
-            let (_, got_opcode, got, used) = parse(&out.out[at..]);
-            assert_eq!((got_opcode, got.len()), (opcode, payload.len()));
+            let (head, got, used) = decode(&out.out[at..]);
+            assert_eq!((head.opcode, got.len()), (opcode, payload.len()));
             assert_eq!(got, payload);
             at += used;
         }
@@ -486,12 +485,44 @@ pub(crate) mod tests {
 
     #[test]
     fn closed_outbox_refuses_data_and_counts_what_never_left() {
-        let (outbox, _poll) = outbox();
-        outbox.send(OP_TEXT, b"one", true).unwrap();
-        outbox.send(OP_PING, b"", false).unwrap();
-        outbox.send(OP_TEXT, b"two", true).unwrap();
+        let (outbox, _poll) = outbox(None, None);
+        outbox.send(OP_TEXT, b"one").unwrap();
+        outbox.send(OP_PING, b"").unwrap();
+        outbox.send(OP_TEXT, b"two").unwrap();
         outbox.close();
-        assert!(outbox.send(OP_TEXT, b"three", true).is_err());
-        assert_eq!(outbox.finish().0, 2);
+        assert!(outbox.send(OP_TEXT, b"three").is_err());
+        let end = outbox.push_control(crate::frame::OP_CLOSE, &[3, 232]);
+        assert_eq!(end, 9 + 6 + 9 + 8);
+        assert_eq!(outbox.finish(), (2, end));
+    }
+
+    /// The extension seam's sending half: data messages are transformed in queue order and
+    /// marked with RSV1; control frames never are. Every frame is seen by the observer.
+    #[test]
+    fn an_encoder_transforms_data_messages_and_the_observer_sees_every_frame() {
+        struct Reverse;
+        impl Encoder for Reverse {
+            fn encode(&mut self, payload: &[u8], out: &mut Vec<u8>) -> bool {
+                out.extend(payload.iter().rev());
+                payload.len() > 1 // a tiny message is left as it is
+            }
+        }
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let observer: FrameObserver = Arc::new(move |dir, head: &Head| log.lock().push((dir, head.opcode, head.rsv1)));
+        let (outbox, _poll) = outbox(Some(Box::new(Reverse)), Some(observer));
+        outbox.send(OP_TEXT, b"abc").unwrap();
+        outbox.send(OP_PING, b"xy").unwrap();
+        outbox.send(OP_BINARY, b"z").unwrap();
+        let bytes = drain(&outbox);
+        let (head, payload, used) = decode(&bytes);
+        assert!(head.rsv1);
+        assert_eq!(payload, b"cba");
+        let (head, payload, used2) = decode(&bytes[used..]);
+        assert!(!head.rsv1 && head.opcode == OP_PING && payload == b"xy");
+        let (head, payload, _) = decode(&bytes[used + used2..]);
+        assert!(!head.rsv1 && payload == b"z");
+        let out = Direction::Outgoing;
+        assert_eq!(*seen.lock(), vec![(out, OP_TEXT, true), (out, OP_PING, false), (out, OP_BINARY, false)]);
     }
 }

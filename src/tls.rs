@@ -19,7 +19,7 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::error::Error;
-use crate::handshake::TlsInfo;
+use crate::report::TlsInfo;
 use crate::options::{RootCerts, TlsOptions};
 
 /// Builds the client configuration once per client; connects share it (and its session cache).

@@ -8,30 +8,38 @@ use std::net::Shutdown;
 use std::sync::Arc;
 
 use mio::net::TcpStream;
+use parking_lot::Mutex;
 
 use crate::tls::TlsStream;
 
+/// A connection's byte stream. Cloning it gives another handle to the same stream: the
+/// connection thread reads and writes it, and senders write to it themselves while the
+/// thread sleeps or runs the callback (see `outbox.rs`; one writer at a time).
+#[derive(Clone)]
 pub(crate) enum Transport {
-    /// Shared with the [`Outbox`](crate::outbox::Outbox), whose senders may write to it.
     Plain(Arc<TcpStream>),
-    Tls(Box<TlsStream>),
+    /// rustls keeps one state for both directions, so readers and writers take turns on it.
+    /// The lock is held for one non-blocking call at a time, never across a wait.
+    Tls(Arc<Mutex<TlsStream>>),
 }
 
 impl Transport {
-    /// The socket under any TLS.
-    pub(crate) fn socket(&self) -> &TcpStream {
-        match self {
-            Transport::Plain(s) => s,
-            Transport::Tls(t) => &t.sock,
-        }
+    pub(crate) fn tls(stream: TlsStream) -> Transport {
+        Transport::Tls(Arc::new(Mutex::new(stream)))
     }
 
     /// Ends our sending side: TLS close_notify, then a TCP FIN. The peer still gets to send.
-    pub(crate) fn shutdown_write(&mut self) {
-        if let Transport::Tls(t) = self {
-            t.close_notify();
+    pub(crate) fn shutdown_write(&self) {
+        match self {
+            Transport::Plain(s) => {
+                let _ = s.shutdown(Shutdown::Write);
+            }
+            Transport::Tls(t) => {
+                let mut t = t.lock();
+                t.close_notify();
+                let _ = t.sock.shutdown(Shutdown::Write);
+            }
         }
-        let _ = self.socket().shutdown(Shutdown::Write);
     }
 
     /// Reads and throws away raw bytes until the peer closes, the socket would block, or an
@@ -39,44 +47,66 @@ impl Transport {
     /// make the kernel answer with a reset that could destroy our Close frame in flight.
     /// Returns true once the peer has closed (or the socket failed).
     pub(crate) fn discard_input(&self) -> bool {
-        let mut scratch = [0u8; 4096];
-        let mut socket = self.socket();
-        loop {
-            match socket.read(&mut scratch) {
-                Ok(0) => return true,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return true,
-            }
+        match self {
+            Transport::Plain(s) => discard(&mut &**s),
+            Transport::Tls(t) => discard(&mut &t.lock().sock),
         }
     }
 }
 
-impl Read for Transport {
+fn discard(socket: &mut impl Read) -> bool {
+    let mut scratch = [0u8; 4096];
+    loop {
+        match socket.read(&mut scratch) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return true,
+        }
+    }
+}
+
+impl Read for &Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => (&**s).read(buf),
-            Transport::Tls(t) => t.read(buf),
+            Transport::Tls(t) => t.lock().read(buf),
         }
     }
 }
 
 /// No `write_vectored`: std does those with `writev`, which raises SIGPIPE on a reset
 /// connection, where its `write` passes `MSG_NOSIGNAL` (see `tls::NoSigPipe`).
-impl Write for Transport {
+impl Write for &Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => (&**s).write(buf),
-            Transport::Tls(t) => t.write(buf),
+            Transport::Tls(t) => t.lock().write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Transport::Plain(s) => (&**s).flush(),
-            Transport::Tls(t) => t.flush(),
+            Transport::Tls(t) => t.lock().flush(),
         }
+    }
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self).flush()
     }
 }
 
@@ -95,12 +125,11 @@ mod tests {
         let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         drop(listener.accept().unwrap()); // the peer closes: our writes meet a reset, then EPIPE
         client.set_nonblocking(true).unwrap();
-        let transport = Transport::Plain(Arc::new(TcpStream::from_std(client)));
+        let mut transport = Transport::Plain(Arc::new(TcpStream::from_std(client)));
         let outbox = crate::outbox::tests::outbox_for_test();
-        let mut transport = transport;
         let mut broken = false;
         for _ in 0..1000 {
-            outbox.0.send(crate::outbox::OP_BINARY, &[7; 1024], true).unwrap();
+            outbox.0.send(crate::frame::OP_BINARY, &[7; 1024]).unwrap();
             match outbox.0.flush_into(&mut transport) {
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe || e.kind() == io::ErrorKind::ConnectionReset => {
                     broken = true;

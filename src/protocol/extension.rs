@@ -1,0 +1,37 @@
+//! Seams of the message layer for what plugs into it: an extension that claims RSV1 and
+//! transforms payloads (permessage-deflate, RFC 7692, is the one to come), and an observer
+//! that sees every frame header in both directions.
+
+use std::sync::Arc;
+
+use crate::frame::Head;
+use crate::protocol::Violation;
+
+/// The receiving half of a negotiated extension, run on the connection thread.
+pub(crate) trait Decoder: Send {
+    /// Decodes the next piece of a message whose first frame had RSV1 set, appending to
+    /// `out`; `last` when the message's final bytes are in `input`. It must not let `out`
+    /// grow past `limit` (the message limit, applied to the decoded size): a few KiB may
+    /// decode to gigabytes. Fails with 1009 for that, or with the code the extension's RFC
+    /// gives for a corrupt payload.
+    fn decode(&mut self, input: &[u8], last: bool, out: &mut Vec<u8>, limit: Option<usize>) -> Result<(), Violation>;
+}
+
+/// The sending half, run by senders under the outgoing queue's lock, so that messages are
+/// transformed in the order they leave (a compression context depends on it).
+pub(crate) trait Encoder: Send {
+    /// Transforms one whole message payload into `out`; true when the result must be sent
+    /// with RSV1 set (an encoder may leave a message as it is, say a tiny one).
+    fn encode(&mut self, payload: &[u8], out: &mut Vec<u8>) -> bool;
+}
+
+/// Which way a frame went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+/// Sees the header of every frame: incoming ones as they are parsed (before any check),
+/// outgoing ones as they are queued. Called on whichever thread handles the frame.
+pub(crate) type FrameObserver = Arc<dyn Fn(Direction, &Head) + Send + Sync>;

@@ -14,6 +14,7 @@
 //! deadlines. mio is edge-triggered, so the loop tracks "may be readable" / "may be
 //! writable" itself and only clears them on `WouldBlock`.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -35,6 +36,11 @@ use crate::transport::Transport;
 const READ_BUFFER: usize = 16 * 1024;
 /// Reads per turn before the loop looks at close requests, deadlines and the queue again.
 const READS_PER_TURN: usize = 32;
+/// Pongs queued and not yet written, at most. Beyond that, only the latest ping is
+/// answered once they have left (RFC 6455 §5.5.3 allows that): a burst of pings still gets
+/// a pong each (Autobahn 2.10 checks it), a server that pings and never reads gets TCP
+/// backpressure instead of our memory.
+const PONGS_IN_FLIGHT: usize = 32;
 
 /// Outcome of a step of the loop.
 enum Step {
@@ -89,12 +95,10 @@ pub(crate) struct Connection {
     writable: bool,
     /// Where our Close frame ends in the outgoing stream, once queued.
     close_end: Option<u64>,
-    /// The latest ping's payload, while its pong waits for the previous one to leave: at
-    /// most one pong is queued and one pending, however fast the server pings (§5.5.3
-    /// allows answering only the latest), so a server that pings and never reads gets
-    /// TCP backpressure instead of our memory.
+    /// The latest ping's payload, while its pong waits for earlier ones to leave.
     pong_pending: Option<Vec<u8>>,
-    pong_end: u64,
+    /// Where each pong queued and not yet written ends in the outgoing stream.
+    pongs_queued: VecDeque<u64>,
     /// Who broke the connection, when it broke without a Close handshake.
     lost_by: Option<ClosedBy>,
     error: Option<String>,
@@ -124,7 +128,7 @@ impl Connection {
             writable: true,
             close_end: None,
             pong_pending: None,
-            pong_end: 0,
+            pongs_queued: VecDeque::new(),
             lost_by: None,
             error: None,
             write_shut: false,
@@ -302,13 +306,19 @@ impl Connection {
         }
     }
 
-    /// Queues the latest ping's pong once the previous pong has left.
+    /// Queues the pending pong, unless `PONGS_IN_FLIGHT` are still waiting to leave.
     fn queue_pong(&mut self) {
-        if !self.protocol.state().is_open() || self.outbox.written() < self.pong_end {
+        if self.pong_pending.is_none() || !self.protocol.state().is_open() {
             return;
         }
-        if let Some(payload) = self.pong_pending.take() {
-            self.pong_end = self.outbox.push_control(OP_PONG, &payload);
+        let written = self.outbox.written();
+        while self.pongs_queued.front().is_some_and(|end| *end <= written) {
+            self.pongs_queued.pop_front();
+        }
+        if self.pongs_queued.len() < PONGS_IN_FLIGHT {
+            if let Some(payload) = self.pong_pending.take() {
+                self.pongs_queued.push_back(self.outbox.push_control(OP_PONG, &payload));
+            }
         }
     }
 

@@ -1,0 +1,223 @@
+//! The timed parts of a round: the clock, the client's and the server's CPU time, and the
+//! figures a round makes of them (latencies, idle costs, the many-connections readings).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Runtime;
+
+use crate::config::Plan;
+use crate::sys::{ctx_switches, rss_kib, rusage, stat_ticks, tasks, threads, ticks_to_duration, trim_allocator};
+use crate::Res;
+
+/// What one client did in one round: one value per figure (None: not measurable here) and
+/// the resources its timed part used.
+pub struct Sample {
+    pub values: Vec<Option<f64>>,
+    pub usage: Usage,
+}
+
+/// What a timed part used (summed over the rounds for the report).
+#[derive(Default, Clone, Copy)]
+pub struct Usage {
+    pub wall: Duration,
+    pub client_cpu: Option<Duration>,
+    pub server_cpu: Option<Duration>,
+    /// Voluntary + involuntary context switches of the client process (getrusage).
+    pub switches: Option<u64>,
+    /// Minor page faults of the client process (getrusage): fresh memory touched.
+    pub faults: Option<u64>,
+}
+
+impl Usage {
+    pub fn add(&mut self, other: Usage) {
+        self.wall += other.wall;
+        self.client_cpu = add_opt(self.client_cpu, other.client_cpu);
+        self.server_cpu = add_opt(self.server_cpu, other.server_cpu);
+        self.switches = Some(self.switches.unwrap_or(0) + other.switches.unwrap_or(0))
+            .filter(|_| other.switches.is_some());
+        self.faults = Some(self.faults.unwrap_or(0) + other.faults.unwrap_or(0)).filter(|_| other.faults.is_some());
+    }
+}
+
+fn add_opt(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    Some(a.unwrap_or_default() + b?)
+}
+
+/// What every round is handed: the plan, the echo server, and the runtime the
+/// tokio-tungstenite client runs on.
+pub struct Ctx {
+    pub plan: Plan,
+    pub url: String,
+    pub ws_addr: SocketAddr,
+    pub tcp_addr: SocketAddr,
+    pub server_pid: u32,
+    pub rt: Runtime,
+}
+
+impl Ctx {
+    /// Starts a timed part. The server's /proc read comes first and the clock last, so that
+    /// neither the read nor getrusage counts in the client's figures.
+    pub fn start(&self) -> Probe {
+        let server = self.server_cpu();
+        let usage = rusage();
+        Probe { server, usage, wall: Instant::now() }
+    }
+
+    pub fn stop(&self, p: Probe) -> Usage {
+        let wall = p.wall.elapsed();
+        let usage = rusage();
+        let server = self.server_cpu();
+        let (cpu0, sw0, pf0) = unzip3(p.usage);
+        let (cpu1, sw1, pf1) = unzip3(usage);
+        Usage {
+            wall,
+            client_cpu: cpu1.and_then(|c| Some(c.saturating_sub(cpu0?))),
+            server_cpu: server.and_then(|c| Some(c.saturating_sub(p.server?))),
+            switches: sw1.and_then(|c| Some(c.saturating_sub(sw0?))),
+            faults: pf1.and_then(|c| Some(c.saturating_sub(pf0?))),
+        }
+    }
+
+    fn server_cpu(&self) -> Option<Duration> {
+        let ticks = stat_ticks(&format!("/proc/{}/stat", self.server_pid))?;
+        Some(ticks_to_duration(ticks))
+    }
+}
+
+/// A timed part under way, from `Ctx::start` to `Ctx::stop`.
+pub struct Probe {
+    server: Option<Duration>,
+    usage: Option<(Duration, u64, u64)>,
+    pub wall: Instant,
+}
+
+/// The round-trip figures: median and p99 in µs.
+pub fn latency_sample(mut lat: Vec<Duration>, usage: Usage) -> Sample {
+    lat.sort();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let median = lat.get(lat.len() / 2).map(|d| us(*d));
+    // Nearest rank: the smallest value with at least 99 % of the samples at or below it.
+    let p99 = lat.get((lat.len() * 99).div_ceil(100).saturating_sub(1)).map(|d| us(*d));
+    Sample { values: vec![median, p99], usage }
+}
+
+/// Frees what the allocator holds, then the resident set and thread count to compare against.
+pub fn baseline() -> (Option<u64>, Option<u64>) {
+    trim_allocator();
+    resident()
+}
+
+/// The resident set (KiB) and the thread count of this process now.
+pub fn resident() -> (Option<u64>, Option<u64>) {
+    (rss_kib(), threads())
+}
+
+/// A `many` round of a blocking client: `connect` ×n one after the other, the readings with
+/// all of them open, then `close` on each and all of them dropped.
+pub fn many_blocking<C>(
+    ctx: &Ctx,
+    n: usize,
+    mut connect: impl FnMut() -> Res<C>,
+    mut close: impl FnMut(&mut C) -> Res<()>,
+) -> Res<Sample> {
+    let before = baseline();
+    let p = ctx.start();
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        conns.push(connect()?);
+    }
+    let connected = p.wall.elapsed();
+    let after = resident();
+    let t = Instant::now();
+    for c in &mut conns {
+        close(c)?;
+    }
+    drop(conns);
+    let closed = t.elapsed();
+    Ok(many_sample(n, connected, closed, before, after, ctx.stop(p)))
+}
+
+/// The `many` figures: connect and close times, RSS growth per connection and threads added,
+/// from the (RSS, threads) readings `before` the connects and `after` them.
+pub fn many_sample(
+    n: usize,
+    connect: Duration,
+    close: Duration,
+    (rss0, th0): (Option<u64>, Option<u64>),
+    (rss1, th1): (Option<u64>, Option<u64>),
+    usage: Usage,
+) -> Sample {
+    let per_conn = match (rss0, rss1) {
+        (Some(a), Some(b)) => Some((b as f64 - a as f64) / n as f64),
+        _ => None,
+    };
+    let added = match (th0, th1) {
+        (Some(a), Some(b)) => Some(b as f64 - a as f64),
+        _ => None,
+    };
+    Sample {
+        values: vec![Some(connect.as_secs_f64() * 1e3), per_conn, added, Some(close.as_secs_f64() * 1e3)],
+        usage,
+    }
+}
+
+/// An idle period under way, from `idle_start` to `idle_end`.
+pub struct IdleProbe {
+    new_threads: Option<BTreeSet<u32>>,
+    before: Option<BTreeMap<u32, u64>>,
+    probe: Probe,
+}
+
+/// Starts the idle period: `before` is the task list from before the connect.
+pub fn idle_start(ctx: &Ctx, before: Option<BTreeSet<u32>>) -> IdleProbe {
+    let new_threads = match (before, tasks()) {
+        (Some(b), Some(now)) => Some(now.difference(&b).copied().collect()),
+        _ => None,
+    };
+    IdleProbe { new_threads, before: ctx_switches(), probe: ctx.start() }
+}
+
+/// Ends the idle period: the `idle` figures.
+pub fn idle_end(ctx: &Ctx, p: IdleProbe) -> Res<Sample> {
+    let usage = ctx.stop(p.probe);
+    let after = ctx_switches();
+    let (all, own) = match (&p.before, &after, &p.new_threads) {
+        (Some(b), Some(a), new) => {
+            let mut all = 0u64;
+            let mut own = 0u64;
+            for (tid, n1) in a {
+                if let Some(n0) = b.get(tid) {
+                    let d = n1.saturating_sub(*n0);
+                    all += d;
+                    if new.as_ref().is_some_and(|s| s.contains(tid)) {
+                        own += d;
+                    }
+                }
+            }
+            let own_known = new.as_ref().is_some_and(|s| !s.is_empty());
+            (Some(all as f64), own_known.then_some(own as f64))
+        }
+        _ => (None, None),
+    };
+    let cpu_us = usage.client_cpu.map(|d| d.as_secs_f64() * 1e6);
+    let threads_now = threads().map(|t| t as f64);
+    let new = p.new_threads.as_ref().map(|s| s.len() as f64);
+    Ok(Sample { values: vec![cpu_us, all, own, threads_now, new], usage })
+}
+
+/// A whole idle period on this thread: `before` is the task list from before the connect.
+pub fn idle_period(ctx: &Ctx, before: Option<BTreeSet<u32>>) -> Res<Sample> {
+    let p = idle_start(ctx, before);
+    thread::sleep(ctx.plan.idle);
+    idle_end(ctx, p)
+}
+
+fn unzip3<A, B, C>(t: Option<(A, B, C)>) -> (Option<A>, Option<B>, Option<C>) {
+    match t {
+        Some((a, b, c)) => (Some(a), Some(b), Some(c)),
+        None => (None, None, None),
+    }
+}

@@ -1,0 +1,183 @@
+//! The machine and the OS: /proc on Linux, n/a elsewhere; getrusage, RLIMIT_NOFILE and
+//! malloc_trim through libc.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::thread;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub struct Machine {
+    cpu: String,
+    cores: String,
+    os: String,
+    pub date: String,
+}
+
+impl Machine {
+    pub fn probe() -> Machine {
+        let cpu = read_proc("/proc/cpuinfo")
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| "CPU n/a".to_owned());
+        let cores = thread::available_parallelism().map_or("n/a".to_owned(), |n| n.to_string());
+        let os = match read_proc("/proc/sys/kernel/osrelease") {
+            Some(r) => format!("Linux {}", r.trim()),
+            None => std::env::consts::OS.to_owned(),
+        };
+        Machine { cpu, cores, os, date: utc_date() }
+    }
+
+    pub fn line(&self) -> String {
+        format!("{}, {} cores, {}", self.cpu, self.cores, self.os)
+    }
+}
+
+/// Today's date (UTC) as YYYY-MM-DD, from the system clock.
+fn utc_date() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let mut days = secs / 86_400;
+    let leap = |y: u64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let mut year = 1970;
+    loop {
+        let len = if leap(year) { 366 } else { 365 };
+        if days < len {
+            break;
+        }
+        days -= len;
+        year += 1;
+    }
+    let months = [31, if leap(year) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mut month = 0;
+    while days >= months[month] {
+        days -= months[month];
+        month += 1;
+    }
+    format!("{year:04}-{:02}-{:02}", month + 1, days + 1)
+}
+
+fn read_proc(path: &str) -> Option<String> {
+    if cfg!(target_os = "linux") {
+        std::fs::read_to_string(path).ok()
+    } else {
+        None
+    }
+}
+
+/// utime + stime, in clock ticks, from a `/proc/…/stat` file.
+pub fn stat_ticks(path: &str) -> Option<u64> {
+    let s = read_proc(path)?;
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    let fields: Vec<&str> = s[s.rfind(')')? + 1..].split_whitespace().collect();
+    // Fields 14 and 15 of stat(5); the slice starts at field 3.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+fn status_field(path: &str, name: &str) -> Option<u64> {
+    read_proc(path)?
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+pub fn rss_kib() -> Option<u64> {
+    status_field("/proc/self/status", "VmRSS:")
+}
+
+pub fn threads() -> Option<u64> {
+    status_field("/proc/self/status", "Threads:")
+}
+
+/// The process's thread ids.
+pub fn tasks() -> Option<BTreeSet<u32>> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let dir = std::fs::read_dir("/proc/self/task").ok()?;
+    Some(dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+}
+
+/// Voluntary + involuntary context switches of each thread.
+pub fn ctx_switches() -> Option<BTreeMap<u32, u64>> {
+    let mut map = BTreeMap::new();
+    for tid in tasks()? {
+        let path = format!("/proc/self/task/{tid}/status");
+        let v = status_field(&path, "voluntary_ctxt_switches:");
+        let nv = status_field(&path, "nonvoluntary_ctxt_switches:");
+        if let (Some(v), Some(nv)) = (v, nv) {
+            map.insert(tid, v + nv);
+        }
+    }
+    Some(map)
+}
+
+#[cfg(unix)]
+pub fn ticks_to_duration(ticks: u64) -> Duration {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = if hz > 0 { hz as u64 } else { 100 };
+    Duration::from_micros(ticks * 1_000_000 / hz)
+}
+
+#[cfg(not(unix))]
+pub fn ticks_to_duration(ticks: u64) -> Duration {
+    Duration::from_millis(ticks * 10)
+}
+
+/// This process's CPU time (user + system, every thread, to the microsecond), its context
+/// switches (voluntary + involuntary, every thread) and its minor page faults.
+#[cfg(unix)]
+pub fn rusage() -> Option<(Duration, u64, u64)> {
+    // SAFETY: getrusage fills the struct it is given; zeroed is a valid rusage.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return None;
+    }
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    Some((tv(ru.ru_utime) + tv(ru.ru_stime), (ru.ru_nvcsw + ru.ru_nivcsw) as u64, ru.ru_minflt as u64))
+}
+
+#[cfg(not(unix))]
+pub fn rusage() -> Option<(Duration, u64, u64)> {
+    None
+}
+
+/// Raises the soft open-files limit to the hard one (the server child inherits it).
+/// Returns the limit now in force.
+#[cfg(unix)]
+pub fn raise_nofile_limit() -> Option<u64> {
+    // SAFETY: getrlimit/setrlimit read and write the struct given; zeroed is valid.
+    let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return None;
+    }
+    let wanted: libc::rlim_t = 65_536;
+    if lim.rlim_cur < wanted && lim.rlim_cur < lim.rlim_max {
+        let old = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max.min(wanted);
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            lim.rlim_cur = old;
+        }
+    }
+    Some(lim.rlim_cur as u64)
+}
+
+#[cfg(not(unix))]
+pub fn raise_nofile_limit() -> Option<u64> {
+    None
+}
+
+/// Hands freed heap memory back to the OS, so RSS deltas start from a clean baseline.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn trim_allocator() {
+    // SAFETY: malloc_trim only releases free memory.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn trim_allocator() {}

@@ -86,6 +86,10 @@ mod handshake;
 mod tls;
 mod transport;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;
+
 pub use client::{Handle, WebSocketClient};
 pub use close::{CloseCode, CloseInfo, ClosedBy};
 pub use error::Error;

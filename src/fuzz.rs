@@ -1,0 +1,56 @@
+//! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`). Not part of the API:
+//! they reach the parsers that face the server's bytes, which are private otherwise.
+
+use crate::handshake::{parse_head, Request};
+use crate::protocol::{Limits, Protocol};
+
+/// The `Sec-WebSocket-Accept` that answers the key of RFC 6455 §1.3's example, which the
+/// upgrade target's request is taken to have sent (so a corpus can hold valid answers).
+pub const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+/// Parses `bytes` as the answer to an upgrade request that offered the subprotocol `chat`:
+/// the head, the upgrade checks, and a refusal's body (framed by length, chunks or EOF).
+/// Also checks that a head found in `bytes` is found the same in every longer prefix.
+pub fn upgrade_response(bytes: &[u8]) {
+    let request = Request { bytes: Vec::new(), accept: ACCEPT.to_owned(), offered_protocols: vec!["chat".to_owned()] };
+    let Ok(Some(head)) = parse_head(bytes) else { return };
+    assert!(head.len <= bytes.len(), "a head longer than its bytes");
+    let _ = head.verify_upgrade(&request);
+    let rest = &bytes[head.len..];
+    let _ = head.complete_body(rest, false);
+    let _ = head.complete_body(rest, true);
+}
+
+/// What the message layer made of the server's bytes: every event, and how it failed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Each event, as text (the message layer's types are private).
+    pub events: Vec<String>,
+    /// The close code and reason of the violation that ended it, if any.
+    pub violation: Option<(u16, String)>,
+}
+
+/// Feeds `bytes`, the server's bytes after a valid upgrade, to a fresh message layer with
+/// the given limits, in pieces that end where `cuts` say (offsets, in any order; the rest
+/// comes last).
+pub fn message_layer(bytes: &[u8], cuts: &[usize], max_message: Option<usize>, max_frame: Option<usize>) -> Outcome {
+    let mut protocol = Protocol::new(Limits { max_message, max_frame }, None, None);
+    let mut ends: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    ends.push(bytes.len());
+    ends.sort_unstable();
+    let mut events = Vec::new();
+    let mut start = 0;
+    for end in ends {
+        while start < end {
+            let (used, out) = protocol.feed(&bytes[start..end]);
+            assert!(used <= end - start, "used more bytes than given");
+            start += used;
+            match out {
+                Ok(Some(event)) => events.push(format!("{event:?}")),
+                Ok(None) => assert_eq!(start, end, "stopped short without an event"),
+                Err(v) => return Outcome { events, violation: Some((v.code.0, v.why)) },
+            }
+        }
+    }
+    Outcome { events, violation: None }
+}

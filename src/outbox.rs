@@ -402,15 +402,10 @@ impl Queue {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::frame::tests::decode;
     use crate::frame::{OP_PING, OP_PONG};
-
-    /// An outbox (and the poll its waker belongs to) for other modules' tests.
-    pub(crate) fn outbox_for_test() -> (Outbox, mio::Poll) {
-        outbox(None, None)
-    }
 
     fn outbox(encoder: Option<Box<dyn Encoder>>, observer: Option<FrameObserver>) -> (Outbox, mio::Poll) {
         let poll = mio::Poll::new().unwrap();
@@ -524,5 +519,37 @@ pub(crate) mod tests {
         assert!(!head.rsv1 && payload == b"z");
         let out = Direction::Outgoing;
         assert_eq!(*seen.lock(), vec![(out, OP_TEXT, true), (out, OP_PING, false), (out, OP_BINARY, false)]);
+    }
+
+    /// Writes to a connection the peer has closed end in `BrokenPipe`, not in a SIGPIPE that
+    /// would kill a host program that leaves the signal at its default (as C programs do).
+    #[cfg(unix)]
+    #[test]
+    fn writes_to_a_closed_peer_do_not_raise_sigpipe() {
+        // The Rust runtime ignores SIGPIPE; put the default back, as a C host would have it.
+        // SAFETY: `signal` with a valid signal number and disposition; restored below.
+        let previous = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        drop(listener.accept().unwrap()); // the peer closes: our writes meet a reset, then EPIPE
+        client.set_nonblocking(true).unwrap();
+        let mut transport = Transport::Plain(Arc::new(mio::net::TcpStream::from_std(client)));
+        let outbox = outbox(None, None);
+        let mut broken = false;
+        for _ in 0..1000 {
+            outbox.0.send(OP_BINARY, &[7; 1024]).unwrap();
+            match outbox.0.flush_into(&mut transport) {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe || e.kind() == io::ErrorKind::ConnectionReset => {
+                    broken = true;
+                    if e.kind() == io::ErrorKind::BrokenPipe {
+                        break;
+                    }
+                }
+                _ => std::thread::yield_now(),
+            }
+        }
+        // SAFETY: as above.
+        unsafe { libc::signal(libc::SIGPIPE, previous) };
+        assert!(broken, "writes to a closed peer never failed");
     }
 }

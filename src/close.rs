@@ -87,7 +87,8 @@ pub enum ClosedBy {
 pub struct CloseInfo {
     /// The code of the Close frame that ended the connection: the server's when it closed
     /// first, ours when we did. [`CloseCode::NO_STATUS`] (1005) when the Close frame had no
-    /// code, [`CloseCode::ABNORMAL`] (1006) when the connection ended without one.
+    /// code, [`CloseCode::ABNORMAL`] (1006) when the connection ended without one on the
+    /// wire (a Close of ours that could not be sent counts as none; `error` says so).
     pub code: CloseCode,
     /// The reason text of that Close frame (may be empty).
     pub reason: String,

@@ -36,14 +36,14 @@
 //!                                                   callback(Some(msg)) … callback(None)
 //! ```
 //!
-//! Each connection has one thread. It owns the socket in non-blocking mode and all protocol
-//! state, and sleeps in the operating system's poller (epoll, kqueue, IOCP through `mio`)
-//! until the socket is ready or it is woken: an idle connection costs no CPU. A `send` frames
-//! the message on the caller's thread and queues it; it goes out at once, written by the
-//! connection thread in one batch with others if it is awake, or by the caller itself on a
-//! `ws://` connection whose thread sleeps. The callback runs on the connection thread; from
-//! inside it, use the [`Handle`] given by [`WebSocketClient::with_handle`] to reply or
-//! disconnect.
+//! Each connection has one thread. It owns the reading side of the non-blocking socket and
+//! all protocol state, and sleeps in the operating system's poller (epoll, kqueue, IOCP
+//! through `mio`) until the socket is ready or it is woken: an idle connection costs no
+//! CPU. A `send` frames the message on the caller's thread and queues it; it goes out at
+//! once, written by the connection thread in one batch with others if it is awake, or by
+//! the caller itself while the thread sleeps or runs the callback. The callback runs on
+//! the connection thread; from inside it, use the [`Handle`] given by
+//! [`WebSocketClient::with_handle`] to reply or disconnect.
 //!
 //! ## States
 //!

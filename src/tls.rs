@@ -2,7 +2,7 @@
 //! runs rustls over a non-blocking socket.
 //!
 //! `rustls::StreamOwned` is not used: on a non-blocking socket its `write` returns `Ok(0)`
-//! when rustls's send buffer is full, which tungstenite takes for a reset connection
+//! when rustls's send buffer is full, which writers take for a reset connection
 //! (rustls issue 2556; reproduced here, see shared/NOTES.md). [`TlsStream`] reports
 //! "no progress" as `WouldBlock` instead, and only after the socket itself said so, so the
 //! poller's edge-triggered readiness always comes back.

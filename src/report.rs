@@ -62,7 +62,7 @@ impl Timings {
     }
 }
 
-/// A non-101 answer to the upgrade request, carried by [`Error::Rejected`].
+/// A non-101 answer to the upgrade request, carried by [`Error::Rejected`](crate::Error::Rejected).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HttpResponse {

@@ -1,27 +1,17 @@
-//! The client and its handle: what callers hold, the connect and disconnect lifecycle, and
-//! the supervision of the connection thread (which gets what it needs when spawned and
-//! returns how the connection ended).
+//! The client and its handle: what callers hold. The connect and disconnect lifecycle
+//! behind them is in `lifecycle.rs`.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
-use std::thread::{self, JoinHandle, ThreadId};
-
-use parking_lot::{Mutex, RwLock};
-use rustls::ClientConfig;
 
 use crate::close::{CloseCode, CloseInfo};
-use crate::connection::{Connection, Parts};
-use crate::dial::{dial, Abort, Dialed};
 use crate::error::Error;
-use crate::events::{Discard, EventSink};
-use crate::frame::{OP_BINARY, OP_PING, OP_PONG, OP_TEXT};
+use crate::events::EventSink;
+use crate::frame::{OP_PING, OP_PONG};
+use crate::lifecycle::{check_close, Shared};
 use crate::message::Message;
 use crate::options::Options;
-use crate::outbox::Outbox;
-use crate::protocol::{Limits, Protocol};
 use crate::report::Handshake;
-use crate::state::{State, Status};
+use crate::state::State;
 
 /// A WebSocket client: one connection at a time, run by its own background thread, with
 /// every received message handed to a callback.
@@ -52,37 +42,6 @@ pub struct Handle {
     shared: Weak<Shared>,
 }
 
-/// What a client's callers share.
-struct Shared {
-    options: Options,
-    tls: Option<Arc<ClientConfig>>,
-    /// The state and the last end, shared with the connection thread.
-    status: Arc<Status>,
-    /// The current connection's outgoing queue and thread; `None` when there is none.
-    /// Held for reading only to clone the queue's `Arc` or compare the thread.
-    link: RwLock<Option<Link>>,
-    /// Set once the client is dropped: no connection may start after that.
-    dropped: AtomicBool,
-    /// Serialises connect and disconnect. Held across a dial (which `abort` cuts short) and
-    /// across the join of the connection thread (bounded by `close_timeout`, unless the
-    /// callback blocks); every other lock is held for a few instructions.
-    life: Mutex<Life>,
-    /// Stops a connect in progress, so that disconnect and drop never wait for a dial.
-    abort: Abort,
-}
-
-/// The other threads' end of a connection.
-struct Link {
-    outbox: Arc<Outbox>,
-    thread: ThreadId,
-}
-
-/// Where the event sink is: with the client between connections, or with the thread,
-/// which hands it back when joined.
-enum Life {
-    Idle(Box<dyn EventSink>),
-    Running(JoinHandle<Box<dyn EventSink>>),
-}
 
 impl WebSocketClient {
     /// Creates a client that will connect as `options` say and hand messages to `callback`.
@@ -141,15 +100,7 @@ impl WebSocketClient {
 
     fn with_sink(sink: impl FnOnce(Handle) -> Box<dyn EventSink>, options: Options) -> Result<WebSocketClient, Error> {
         let tls = if options.is_tls() { Some(crate::tls::client_config(&options.tls)?) } else { None };
-        let shared = Arc::new_cyclic(|weak| Shared {
-            options,
-            tls,
-            status: Arc::new(Status::new()),
-            link: RwLock::new(None),
-            dropped: AtomicBool::new(false),
-            life: Mutex::new(Life::Idle(sink(Handle { shared: weak.clone() }))),
-            abort: Abort::default(),
-        });
+        let shared = Shared::new(options, tls, |shared| Handle { shared }, sink);
         Ok(WebSocketClient { shared })
     }
 
@@ -220,7 +171,7 @@ impl Drop for WebSocketClient {
     fn drop(&mut self) {
         let shared = &self.shared;
         // First, so that no Handle can start a connection after the one closed below.
-        shared.dropped.store(true, Ordering::Release);
+        shared.mark_dropped();
         if shared.on_connection_thread() {
             // Dropped from inside the callback: the thread cannot join itself. Ask it to
             // close; it ends by itself within the close timeout, and its JoinHandle (freed
@@ -302,27 +253,6 @@ impl Handle {
     }
 }
 
-impl Life {
-    /// Waits for a running connection thread and takes the sink back from it. The thread
-    /// catches every panic, so the sink comes back unless the sink's own drop panicked.
-    fn join(&mut self) {
-        *self = match std::mem::replace(self, Life::Idle(Box::new(Discard))) {
-            Life::Running(thread) => Life::Idle(thread.join().unwrap_or_else(|_| Box::new(Discard))),
-            idle => idle,
-        };
-    }
-
-    /// Takes the sink out for a new connection thread (the last one has been joined).
-    fn take_sink(&mut self) -> Box<dyn EventSink> {
-        match std::mem::replace(self, Life::Idle(Box::new(Discard))) {
-            Life::Idle(sink) => sink,
-            running => {
-                *self = running;
-                Box::new(Discard)
-            }
-        }
-    }
-}
 
 fn control_payload(payload: Vec<u8>) -> Result<Vec<u8>, Error> {
     if payload.len() > 125 {
@@ -331,149 +261,6 @@ fn control_payload(payload: Vec<u8>) -> Result<Vec<u8>, Error> {
     Ok(payload)
 }
 
-fn check_close(code: CloseCode, reason: &str) -> Result<(), Error> {
-    if !code.is_sendable() {
-        return Err(Error::InvalidCloseCode(code.0));
-    }
-    if reason.len() > 123 {
-        return Err(Error::PayloadTooLong(reason.len() + 2));
-    }
-    Ok(())
-}
-
-impl Shared {
-    fn send(&self, message: Message) -> Result<(), Error> {
-        match message {
-            Message::Text(text) => self.queue(OP_TEXT, text.as_bytes()),
-            Message::Binary(bytes) => self.queue(OP_BINARY, &bytes),
-        }
-    }
-
-    /// Frames `payload` on this thread and queues it (see [`Outbox`]). The link's lock is
-    /// let go first: the send may write to the socket.
-    fn queue(&self, opcode: u8, payload: &[u8]) -> Result<(), Error> {
-        if self.status.get() != State::Open {
-            return Err(Error::NotConnected);
-        }
-        let outbox = match &*self.link.read() {
-            Some(link) => link.outbox.clone(),
-            None => return Err(Error::NotConnected),
-        };
-        outbox.send(opcode, payload).map_err(|()| Error::NotConnected)
-    }
-
-    fn disconnect(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        check_close(code, reason)?;
-        if self.on_connection_thread() {
-            self.request_close(code, reason.to_owned());
-        } else {
-            self.shut_down(code, reason.to_owned());
-        }
-        Ok(())
-    }
-
-    fn on_connection_thread(&self) -> bool {
-        let me = thread::current().id();
-        self.link.read().as_ref().is_some_and(|l| l.thread == me)
-    }
-
-    fn request_close(&self, code: CloseCode, reason: String) {
-        // Closing from now on: later sends fail instead of being dropped behind the Close.
-        self.status.open_to_closing();
-        if let Some(link) = &*self.link.read() {
-            link.outbox.request_close(code, reason);
-        }
-    }
-
-    /// Closes the current connection, if any, and waits for its thread. A connect in
-    /// progress on another thread is aborted first.
-    fn shut_down(&self, code: CloseCode, reason: String) {
-        self.abort.request();
-        let mut life = self.life.lock();
-        self.shut_down_locked(&mut life, code, reason);
-    }
-
-    fn shut_down_locked(&self, life: &mut Life, code: CloseCode, reason: String) {
-        if let Life::Running(_) = life {
-            self.request_close(code, reason);
-        }
-        // The thread ends within the close timeout unless the callback itself blocks.
-        life.join();
-        *self.link.write() = None;
-    }
-
-    fn connect(self: &Arc<Shared>, headers: &[(&str, &str)]) -> Result<Handshake, Error> {
-        if self.on_connection_thread() {
-            return Err(Error::InCallback);
-        }
-        let mut life = self.life.lock();
-        if self.dropped.load(Ordering::Acquire) {
-            // Only a Handle outlives the client; a connection made now would have no owner
-            // to close it and no drop to join its thread.
-            return Err(Error::NotConnected);
-        }
-        self.abort.reset();
-        self.shut_down_locked(&mut life, CloseCode::GOING_AWAY, String::new());
-        self.status.connecting();
-        match self.start(headers, &mut life) {
-            Ok(handshake) => Ok(handshake),
-            Err(e) => {
-                self.status.set(State::Closed);
-                Err(e)
-            }
-        }
-    }
-
-    /// Dials, then spawns the connection thread with what it needs; it hands the sink
-    /// back when joined.
-    fn start(&self, headers: &[(&str, &str)], life: &mut Life) -> Result<Handshake, Error> {
-        let Dialed { poll, waker, transport, tail, handshake } = dial(&self.options, self.tls.as_ref(), headers, &self.abort)?;
-        let o = &self.options;
-        let limits = Limits { max_message: o.max_message_size, max_frame: o.max_frame_size };
-        let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), None, None));
-        let parts = Parts {
-            transport,
-            tail,
-            poll,
-            outbox: outbox.clone(),
-            protocol: Protocol::new(limits, None, None),
-            status: self.status.clone(),
-            close_timeout: o.close_timeout,
-        };
-        let status = self.status.clone();
-        // The sink reaches the thread through a channel once it is running, so that a
-        // failed spawn does not take the user's callback down with it.
-        let (give, take) = crossbeam_channel::bounded::<Box<dyn EventSink>>(1);
-        // Hold the link slot while the thread starts: a callback that sends at once waits
-        // here for the link instead of finding none.
-        let mut slot = self.link.write();
-        self.status.set(State::Open);
-        let spawned = thread::Builder::new().name("wsthread-connection".into()).stack_size(o.thread_stack_size).spawn(
-            move || {
-                let mut sink = take.recv().unwrap_or_else(|_| Box::new(Discard));
-                let info = Connection::new(parts).run(&mut *sink);
-                status.ended(info.clone());
-                if catch_unwind(AssertUnwindSafe(|| sink.closed(&info))).is_err() {
-                    log::error!("callback panicked while handling the end of the connection");
-                }
-                sink
-            },
-        );
-        let sink = life.take_sink();
-        let thread = match spawned {
-            Ok(thread) => thread,
-            Err(e) => {
-                *life = Life::Idle(sink);
-                return Err(Error::Io(e));
-            }
-        };
-        *slot = Some(Link { outbox, thread: thread.thread().id() });
-        *life = Life::Running(thread);
-        drop(slot);
-        let _ = give.send(sink);
-        Ok(handshake)
-    }
-}
 
 /// Qore's form: `Some(message)` for each message, `None` once at the end.
 struct Callback<F>(F);

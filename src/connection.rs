@@ -427,9 +427,10 @@ impl Connection {
 
     fn on_close_timeout(&mut self) {
         let why = match self.protocol.state() {
-            // Our part is done; the server just did not close TCP in time.
             CloseState::Failed { .. } | CloseState::Open => return,
-            s if s.is_complete() => return,
+            // Our part is done; the server just did not close TCP in time.
+            s if s.is_complete() && self.close_left() => return,
+            CloseState::Closing { by: ClosedBy::Remote, .. } => "our Close reply could not be sent within the close timeout",
             CloseState::Closing { .. } if self.close_left() => "no Close reply from the server within the close timeout",
             CloseState::Closing { .. } => "the Close frame could not be sent within the close timeout",
         };

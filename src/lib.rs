@@ -72,7 +72,8 @@ mod message;
 mod options;
 mod report;
 mod state;
-// The connection thread, and what it reports to.
+// Connect and disconnect; the connection thread, and what it reports to.
+mod lifecycle;
 mod connection;
 mod events;
 mod timers;

@@ -3,8 +3,9 @@
 use std::io::{Read, Write};
 
 use crossbeam_channel::{Receiver, Sender};
+use wsthread::{Options, WebSocketClient};
 
-use super::{Server, WsMessage, WAIT};
+use super::{collector, Events, Server, WsMessage, WAIT};
 
 /// What a test server saw from a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,4 +79,19 @@ pub fn wait_close(seen: &Receiver<Seen>) -> (usize, Option<u16>, String) {
             Err(e) => panic!("the server saw no Close frame: {e:?}"),
         }
     }
+}
+
+/// An echo server, what it sees, and a client of it (not connected yet) with its events.
+pub fn echo_client() -> (Server, Receiver<Seen>, WebSocketClient, Events) {
+    let (server, seen) = echo_server();
+    let (callback, events) = collector();
+    let client = WebSocketClient::new(callback, Options::new(&server.ws_url("/")).unwrap()).unwrap();
+    (server, seen, client, events)
+}
+
+/// [`echo_client`], connected: the start of most tests.
+pub fn connected_echo() -> (Server, Receiver<Seen>, WebSocketClient, Events) {
+    let (server, seen, client, events) = echo_client();
+    client.connect(&[]).unwrap();
+    (server, seen, client, events)
 }

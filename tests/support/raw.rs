@@ -23,15 +23,16 @@ pub struct RawFrame {
     pub payload: Vec<u8>,
 }
 
-/// The server's side of a connection driven by hand.
-pub struct RawConn {
-    pub stream: TcpStream,
+/// The server's side of a connection driven by hand, over TCP or anything else that reads
+/// and writes (a TLS stream, a deliberately slow reader).
+pub struct RawConn<S = TcpStream> {
+    pub stream: S,
     /// Bytes read past what was consumed.
     buf: Vec<u8>,
 }
 
-impl RawConn {
-    pub fn new(stream: TcpStream) -> RawConn {
+impl<S: Read + Write> RawConn<S> {
+    pub fn new(stream: S) -> RawConn<S> {
         RawConn { stream, buf: Vec::new() }
     }
 
@@ -54,6 +55,12 @@ impl RawConn {
     /// Reads the upgrade request and answers 101 with `extra_headers` (each a full
     /// `Name: value` line without CRLF). Returns the request head.
     pub fn accept(&mut self, extra_headers: &[&str]) -> io::Result<String> {
+        self.accept_then(extra_headers, &[])
+    }
+
+    /// Like [`accept`](Self::accept), with `bytes` (frames) right behind the 101 answer, in the
+    /// same write: they reach the client in the same packet as the handshake.
+    pub fn accept_then(&mut self, extra_headers: &[&str], bytes: &[u8]) -> io::Result<String> {
         let request = self.read_request()?;
         let key = header_value(&request, "sec-websocket-key")
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no Sec-WebSocket-Key"))?;
@@ -66,7 +73,9 @@ impl RawConn {
             response.push_str("\r\n");
         }
         response.push_str("\r\n");
-        self.stream.write_all(response.as_bytes())?;
+        let mut out = response.into_bytes();
+        out.extend_from_slice(bytes);
+        self.stream.write_all(&out)?;
         Ok(request)
     }
 
@@ -179,9 +188,17 @@ pub fn expect_handshake_error(options: wsthread::Options, what: &str) {
 
 /// An unmasked (server) frame.
 pub fn frame(fin: bool, rsv1: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.len() + 10);
+    let mut out = frame_head(fin, rsv1, opcode, payload.len());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The header alone of an unmasked (server) frame announcing `len` payload bytes: for a frame
+/// whose payload a test sends only in part.
+pub fn frame_head(fin: bool, rsv1: bool, opcode: u8, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(14);
     out.push((u8::from(fin) << 7) | (u8::from(rsv1) << 6) | (opcode & 0x0F));
-    match payload.len() {
+    match len {
         n if n < 126 => out.push(n as u8),
         n if n <= 0xFFFF => {
             out.push(126);
@@ -192,8 +209,12 @@ pub fn frame(fin: bool, rsv1: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
             out.extend_from_slice(&(n as u64).to_be_bytes());
         }
     }
-    out.extend_from_slice(payload);
     out
+}
+
+/// A server Close frame with `code` and `reason`.
+pub fn close_frame(code: u16, reason: &str) -> Vec<u8> {
+    frame(true, false, OP_CLOSE, &close_payload(code, reason))
 }
 
 pub fn close_payload(code: u16, reason: &str) -> Vec<u8> {

@@ -112,6 +112,13 @@ impl<S: Read + Write> RawConn<S> {
 
     /// Reads one frame from the client and unmasks its payload.
     pub fn read_frame(&mut self) -> io::Result<RawFrame> {
+        self.read_frame_at_most(usize::MAX)
+    }
+
+    /// Like [`read_frame`](Self::read_frame), but fails (`InvalidData`) without reading the
+    /// payload when the header announces more than `max_len` bytes: a corrupted stream cannot
+    /// make the server wait for bytes that never come.
+    pub fn read_frame_at_most(&mut self, max_len: usize) -> io::Result<RawFrame> {
         let h = self.take(2)?;
         let fin = h[0] & 0x80 != 0;
         let rsv = (h[0] >> 4) & 0x7;
@@ -128,6 +135,11 @@ impl<S: Read + Write> RawConn<S> {
             }
             n => n as usize,
         };
+        if len > max_len {
+            let head = format!("fin {fin}, rsv {rsv}, opcode {opcode}, masked {masked}");
+            let why = format!("a frame of {len} bytes ({head}), more than the {max_len} expected");
+            return Err(io::Error::new(io::ErrorKind::InvalidData, why));
+        }
         let mask = if masked { Some(self.take(4)?) } else { None };
         let mut payload = self.take(len)?;
         if let Some(mask) = mask {

@@ -1,7 +1,11 @@
-//! Shared helpers for the integration tests: local servers on 127.0.0.1:0 that stop when
-//! their guard is dropped (`server`), the echo server most tests use (`echo`), a collector that
-//! turns the client's callback into a channel (`events`), raw WebSocket frames for hand-made
-//! server bytes (`raw`, `violation`), and a test PKI for wss (`tls`).
+//! Shared helpers for the integration tests:
+//! - `server`: local servers on 127.0.0.1:0 that stop when their guard is dropped;
+//! - `echo`: the echo server most tests use, and `connected_echo()`, a client connected to it;
+//! - `events`: a collector that turns the client's callback into a channel, and waits on it;
+//! - `raw`: the server's side driven by hand, raw frames and bytes;
+//! - `violation`: `Violation`, for "the server sends these bytes, the client must close with
+//!   code N and a reason that says why";
+//! - `tls`: a test PKI and wss servers.
 //!
 //! Every wait here has a timeout: a bug fails the test instead of hanging it.
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread;
 
 use support::*;
-use wsthread::{Message, Options, WebSocketClient};
+use wsthread::Message;
 
 const THREADS: usize = 8;
 const PER_THREAD: usize = 500;
@@ -20,10 +20,8 @@ fn payload(t: usize, seq: usize) -> String {
 
 #[test]
 fn concurrent_sends_from_many_threads() {
-    let (server, _seen) = echo_server();
-    let (callback, rx) = collector();
-    let client = Arc::new(WebSocketClient::new(callback, Options::new(&server.ws_url("/")).unwrap()).unwrap());
-    client.connect(&[]).unwrap();
+    let (_server, _seen, client, rx) = connected_echo();
+    let client = Arc::new(client);
 
     thread::scope(|s| {
         for t in 0..THREADS {

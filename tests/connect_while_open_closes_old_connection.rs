@@ -4,14 +4,11 @@
 mod support;
 
 use support::*;
-use wsthread::{Message, Options, WebSocketClient};
+use wsthread::Message;
 
 #[test]
 fn connect_while_open_closes_old_connection() {
-    let (server, seen) = echo_server();
-    let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, Options::new(&server.ws_url("/")).unwrap()).unwrap();
-    client.connect(&[]).unwrap();
+    let (_server, seen, client, rx) = connected_echo();
     client.send("first").unwrap();
     assert_eq!(next_message(&rx), Message::Text("first".into()));
 

@@ -1,33 +1,16 @@
-//! Client pings and pongs carry at most 125 bytes: more is `Error::PayloadTooLong` and sends
-//! nothing, 125 bytes is fine, and unsolicited pongs reach the server with their payload.
+//! Control frames carry at most 125 bytes of payload (RFC 6455 §5.5). The client's pings and
+//! pongs: more is `Error::PayloadTooLong` and sends nothing, 125 bytes is fine, and unsolicited
+//! pongs reach the server with their payload. The server's: a ping over 125 bytes is a
+//! protocol error, closed with 1002.
 
 mod support;
 
 use support::*;
-use wsthread::{Error, Message, Options, WebSocketClient};
+use wsthread::{Error, Message};
 
 #[test]
-fn control_frame_payload_limit() {
-    let (tx, pongs_sent) = crossbeam_channel::unbounded();
-    let server = Server::threaded(move |stream, conn| {
-        let mut ws = tungstenite::accept(stream).unwrap();
-        // Echo, and report the unsolicited pongs the client sends.
-        loop {
-            match ws.read() {
-                Ok(m @ WsMessage::Text(_)) => {
-                    if ws.send(m).is_err() {
-                        break;
-                    }
-                }
-                Ok(WsMessage::Pong(p)) => tx.send(Seen::Pong { conn, payload: p.to_vec() }).unwrap(),
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-    });
-    let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, Options::new(&server.ws_url("/")).unwrap()).unwrap();
-    client.connect(&[]).unwrap();
+fn client_control_frames_at_most_125_bytes() {
+    let (_server, pongs_sent, client, rx) = connected_echo();
 
     assert!(matches!(client.ping(vec![0u8; 126]), Err(Error::PayloadTooLong(126))));
     assert!(matches!(client.pong(vec![0u8; 200]), Err(Error::PayloadTooLong(200))));
@@ -49,4 +32,9 @@ fn control_frame_payload_limit() {
     expect_end(&rx);
     drop(client);
     expect_no_more(&rx);
+}
+
+#[test]
+fn server_ping_over_125_bytes_closes_1002() {
+    Violation::new(frame(true, false, OP_PING, &[0x55; 126])).expect_close(1002, "125");
 }

@@ -4,14 +4,11 @@
 mod support;
 
 use support::*;
-use wsthread::{Error, Message, Options, WebSocketClient};
+use wsthread::{Error, Message};
 
 #[test]
 fn disconnect_rejects_invalid_code_and_long_reason() {
-    let (server, seen) = echo_server();
-    let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, Options::new(&server.ws_url("/")).unwrap()).unwrap();
-    client.connect(&[]).unwrap();
+    let (_server, seen, client, rx) = connected_echo();
 
     for code in [1005u16, 999, 1006, 1015, 0, 5000] {
         match client.disconnect_with(code, "") {

@@ -4,13 +4,10 @@
 mod support;
 
 use support::*;
-use wsthread::{CloseCode, ClosedBy, Options, WebSocketClient};
+use wsthread::{CloseCode, ClosedBy};
 
 fn close_with(code: u16, reason: &str) {
-    let (server, seen) = echo_server();
-    let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, Options::new(&server.ws_url("/")).unwrap()).unwrap();
-    client.connect(&[]).unwrap();
+    let (_server, seen, client, rx) = connected_echo();
     client.disconnect_with(code, reason).unwrap();
     assert_eq!(rx.try_recv(), Ok(None), "disconnect_with() returned before the callback's None");
 

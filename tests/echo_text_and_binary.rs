@@ -4,13 +4,11 @@
 mod support;
 
 use support::*;
-use wsthread::{Message, Options, WebSocketClient};
+use wsthread::Message;
 
 #[test]
 fn echo_text_and_binary() {
-    let (server, _seen) = echo_server();
-    let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, Options::new(&server.ws_url("/echo")).unwrap()).unwrap();
+    let (server, _seen, client, rx) = echo_client();
     let handshake = client.connect(&[]).unwrap();
     assert_eq!(handshake.status, 101);
     assert_eq!(handshake.peer_addr, server.addr());

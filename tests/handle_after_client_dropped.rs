@@ -4,14 +4,11 @@
 mod support;
 
 use support::*;
-use wsthread::{Error, Options, State, WebSocketClient};
+use wsthread::{Error, State};
 
 #[test]
 fn handle_after_client_dropped() {
-    let (server, seen) = echo_server();
-    let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, Options::new(&server.ws_url("/")).unwrap()).unwrap();
-    client.connect(&[]).unwrap();
+    let (_server, seen, client, rx) = connected_echo();
     let handle = client.handle();
     drop(client);
     expect_end(&rx);

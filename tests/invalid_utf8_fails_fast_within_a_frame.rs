@@ -1,28 +1,43 @@
-//! Invalid UTF-8 in a text frame fails the connection as soon as the bad bytes arrive, not
-//! when the frame is complete (RFC 6455 §8.1; Autobahn 6.4.3 and 6.4.4).
+//! Invalid UTF-8 in a text message fails the connection with 1007 as soon as the bad bytes
+//! arrive, not when the frame is complete (RFC 6455 §8.1; Autobahn 6.4.3 and 6.4.4): in a frame
+//! read on the connection thread, in bytes that came in the same packet as the 101 answer, and
+//! in a continuation frame. In each case the server sends the start of a long frame, then
+//! nothing more, and waits for the client's Close; valid text arriving slowly is not failed.
 
 mod support;
 
 use support::*;
-use wsthread::{ClosedBy, Options, WebSocketClient};
+use wsthread::{Options, WebSocketClient};
+
+/// A valid start, then a sequence that can begin no valid UTF-8 (U+110000 is beyond Unicode).
+const BAD: [u8; 9] = [0xCE, 0xBA, 0xE1, 0xBD, 0xB9, 0xF4, 0x90, 0x80, 0x80];
+
+/// The start of a text frame announcing 1,000 bytes: five valid ones, then [`BAD`].
+fn long_frame_going_bad(opcode: u8) -> Vec<u8> {
+    let mut bytes = frame_head(true, false, opcode, 1000);
+    bytes.extend(b"hello");
+    bytes.extend(BAD);
+    bytes
+}
 
 #[test]
 fn invalid_utf8_fails_before_the_frame_is_complete() {
-    // The header promises 1,000 bytes; the server sends a valid start, then an invalid
-    // sequence (U+110000 is beyond Unicode), and then waits for the client's Close.
-    let mut bytes = frame(true, false, OP_TEXT, &[b'a'; 1000]);
-    bytes.truncate(4 + 5);
-    bytes.extend([0xCE, 0xBA, 0xE1, 0xBD, 0xB9, 0xF4, 0x90, 0x80, 0x80]);
-    let (server, seen) = violating_server(bytes);
-    let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, Options::new(&server.ws_url("/")).unwrap()).unwrap();
-    client.connect(&[]).unwrap();
+    // Sent once the client has spoken: the connection thread reads them, not the handshake.
+    Violation::new(long_frame_going_bad(OP_TEXT)).sent(When::AfterAClientMessage).expect_close(1007, "utf-8");
+}
 
-    let (code, _reason) = seen.recv_timeout(WAIT).expect("no Close while the frame is incomplete").unwrap();
-    assert_eq!(code, Some(1007));
-    expect_end(&rx);
-    let info = client.close_info().unwrap();
-    assert_eq!((info.code.0, info.closed_by), (1007, ClosedBy::Local));
+#[test]
+fn invalid_utf8_in_the_packet_of_the_101_fails_at_once() {
+    // What the handshake read past the 101 answer must be checked as well.
+    Violation::new(long_frame_going_bad(OP_TEXT)).sent(When::WithThe101).expect_close(1007, "utf-8");
+}
+
+#[test]
+fn invalid_utf8_in_a_continuation_frame_fails_before_it_is_complete() {
+    // A valid first fragment, then a continuation frame going bad before its end.
+    let mut bytes = frame(false, false, OP_TEXT, "κόσμε ".as_bytes());
+    bytes.extend(long_frame_going_bad(OP_CONT));
+    Violation::new(bytes).sent(When::AfterAClientMessage).expect_close(1007, "utf-8");
 }
 
 #[test]

@@ -5,13 +5,11 @@ mod support;
 
 use crossbeam_channel::TryRecvError;
 use support::*;
-use wsthread::{CloseCode, ClosedBy, Message, Options, State, WebSocketClient};
+use wsthread::{CloseCode, ClosedBy, Message, State};
 
 #[test]
 fn local_disconnect_sends_1001() {
-    let (server, seen) = echo_server();
-    let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, Options::new(&server.ws_url("/")).unwrap()).unwrap();
+    let (_server, seen, client, rx) = echo_client();
     assert_eq!(client.state(), State::Closed);
     assert!(client.close_info().is_none(), "no close_info before the first connect");
     client.connect(&[]).unwrap();

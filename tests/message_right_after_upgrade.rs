@@ -11,16 +11,9 @@ fn message_right_after_upgrade() {
     let (tx, seen) = crossbeam_channel::unbounded();
     let server = Server::threaded(move |stream, _| {
         let mut c = RawConn::new(stream);
-        let request = c.read_request().unwrap();
-        let key = header_value(&request, "sec-websocket-key").unwrap();
-        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-        let mut bytes = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-        )
-        .into_bytes();
-        bytes.extend(frame(true, false, OP_TEXT, b"welcome"));
-        bytes.extend(frame(true, false, OP_BINARY, &[9, 9]));
-        c.write_all(&bytes).unwrap(); // one write: head and frames together
+        let mut frames = frame(true, false, OP_TEXT, b"welcome");
+        frames.extend(frame(true, false, OP_BINARY, &[9, 9]));
+        c.accept_then(&[], &frames).unwrap(); // one write: head and frames together
         let (code, _, _) = c.read_close().unwrap();
         tx.send(code).unwrap();
         c.write_close(1000, "").unwrap();

@@ -1,31 +1,21 @@
-//! A message bigger than `max_message_size` fails the connection with Close 1009, whether it
-//! comes in one frame or in fragments; messages within the limit before it are delivered.
+//! A message bigger than `max_message_size` fails the connection with Close 1009, whose reason
+//! names the limit, whether the message comes in one frame or in fragments; messages within
+//! the limit before it are delivered.
 
 mod support;
 
 use support::*;
-use wsthread::{ClosedBy, Message, Options, WebSocketClient};
+use wsthread::Message;
 
 const LIMIT: usize = 1024;
 
 fn run(oversized: Vec<u8>) {
     let mut bytes = frame(true, false, OP_BINARY, &[7u8; LIMIT]); // exactly at the limit
     bytes.extend(oversized);
-    let (server, seen) = violating_server(bytes);
-    let options = Options::new(&server.ws_url("/")).unwrap().max_message_size(Some(LIMIT));
-    let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, options).unwrap();
-    client.connect(&[]).unwrap();
-    assert_eq!(next_message(&rx), Message::Binary(vec![7u8; LIMIT]));
-    expect_end(&rx);
-
-    let (code, _reason) = seen.recv_timeout(WAIT).unwrap().unwrap();
-    assert_eq!(code, Some(1009));
-    let info = client.close_info().unwrap();
-    assert_eq!(info.code.0, 1009);
-    assert_eq!(info.closed_by, ClosedBy::Local);
-    drop(client);
-    expect_no_more(&rx);
+    Violation::new(bytes)
+        .options(|o| o.max_message_size(Some(LIMIT)))
+        .delivers_first([Message::Binary(vec![7u8; LIMIT])])
+        .expect_close(1009, &LIMIT.to_string());
 }
 
 #[test]

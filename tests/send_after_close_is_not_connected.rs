@@ -16,9 +16,7 @@ fn assert_not_connected(client: &WebSocketClient, when: &str) {
 
 #[test]
 fn send_after_local_disconnect() {
-    let (server, _seen) = echo_server();
-    let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, Options::new(&server.ws_url("/")).unwrap()).unwrap();
+    let (_server, _seen, client, rx) = echo_client();
     assert_not_connected(&client, "before connect");
     client.connect(&[]).unwrap();
     client.send("ok").unwrap();
@@ -43,19 +41,5 @@ fn send_after_server_close() {
     expect_end(&rx);
     assert_not_connected(&client, "after the server closed");
     drop(client);
-    expect_no_more(&rx);
-}
-
-#[test]
-fn handle_outliving_the_client() {
-    let (server, _seen) = echo_server();
-    let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, Options::new(&server.ws_url("/")).unwrap()).unwrap();
-    client.connect(&[]).unwrap();
-    let handle = client.handle();
-    drop(client);
-    expect_end(&rx);
-    assert!(matches!(handle.send("x"), Err(Error::NotConnected)));
-    handle.disconnect().unwrap(); // does nothing
     expect_no_more(&rx);
 }

@@ -30,6 +30,8 @@ pub use violation::*;
 
 pub use tungstenite::Message as WsMessage;
 
+pub mod hostile;
+
 /// `n` seconds.
 pub fn secs(n: u64) -> Duration {
     Duration::from_secs(n)

@@ -18,6 +18,7 @@
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use mio::Waker;
@@ -41,10 +42,16 @@ pub(crate) struct Outbox {
     writer_done: Condvar,
     waker: Arc<Waker>,
     observer: Option<FrameObserver>,
+    /// A [`Thread`]. Changed to and from `Asleep` only under the queue's lock (with the
+    /// checks that decide it); entering and leaving the callback need no lock, because
+    /// either way a sender that misreads it only queues for the thread, which flushes after
+    /// the callback, or writes under `writing` like any writer. It is read per message.
+    thread: AtomicU8,
 }
 
 /// What the connection thread is doing, as far as writing goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum Thread {
     /// Working: it writes the queue for everyone before it sleeps.
     Awake,
@@ -86,7 +93,6 @@ struct Queue {
     closed: bool,
     /// A disconnect asked for from another thread, for the connection thread to act on.
     close_request: Option<(CloseCode, String)>,
-    thread: Thread,
     /// A wake-up was rung and the thread has not woken since.
     woken: bool,
     /// The last write stopped on a full socket: senders leave the rest to the thread, which
@@ -108,7 +114,9 @@ impl Outbox {
     ) -> Outbox {
         let mut queue = Queue::new(writer);
         queue.encoder = encoder;
-        Outbox { queue: Mutex::new(queue), writer_done: Condvar::new(), waker, observer }
+        // The thread starts awake: it looks at the queue before its first sleep.
+        let thread = AtomicU8::new(Thread::Awake as u8);
+        Outbox { queue: Mutex::new(queue), writer_done: Condvar::new(), waker, observer, thread }
     }
 
     // ---- senders' side ----
@@ -136,7 +144,7 @@ impl Outbox {
         // While the thread is awake it writes for everyone, in batches. (Letting a sender
         // write a full chunk itself was tried: no gain measured, on bulk or 1 KiB messages.)
         let own_callback = IN_CALLBACK_OF.with(Cell::get) == self as *const Outbox as usize;
-        if q.writing || q.blocked || q.thread == Thread::Awake || own_callback {
+        if q.writing || q.blocked || self.thread_is(Thread::Awake) || own_callback {
             return Ok(());
         }
         let Some(writer) = q.writer.clone() else {
@@ -147,7 +155,7 @@ impl Outbox {
         if self.write(&mut &writer, false).is_err() {
             // The socket is full (or failing): the thread takes over and meets the error itself.
             let mut q = self.queue.lock();
-            if q.thread != Thread::Awake {
+            if !self.thread_is(Thread::Awake) {
                 self.wake(&mut q);
             }
         }
@@ -187,6 +195,10 @@ impl Outbox {
         q.close_request.get_or_insert((code, reason));
         q.woken = true;
         let _ = self.waker.wake();
+    }
+
+    fn thread_is(&self, state: Thread) -> bool {
+        self.thread.load(Ordering::Acquire) == state as u8
     }
 
     fn wake(&self, q: &mut Queue) {
@@ -262,7 +274,7 @@ impl Outbox {
     /// the socket takes bytes again.
     pub(crate) fn woke_up(&self, writable: bool) {
         let mut q = self.queue.lock();
-        q.thread = Thread::Awake;
+        self.thread.store(Thread::Awake as u8, Ordering::Release);
         q.woken = false;
         if writable {
             q.blocked = false;
@@ -284,20 +296,20 @@ impl Outbox {
             q.spare.retain(|c| c.capacity() == CHUNK);
             q.spare.truncate(1);
         }
-        q.thread = Thread::Asleep;
+        self.thread.store(Thread::Asleep as u8, Ordering::Release);
         true
     }
 
     /// The thread is about to run the callback: other threads' sends must not wait for it.
     pub(crate) fn enter_callback(&self) {
         IN_CALLBACK_OF.with(|c| c.set(self as *const Outbox as usize));
-        self.queue.lock().thread = Thread::InCallback;
+        self.thread.store(Thread::InCallback as u8, Ordering::Release);
     }
 
     /// The callback returned: the thread writes for everyone again.
     pub(crate) fn leave_callback(&self) {
         IN_CALLBACK_OF.with(|c| c.set(0));
-        self.queue.lock().thread = Thread::Awake;
+        self.thread.store(Thread::Awake as u8, Ordering::Release);
     }
 
     /// True while bytes wait to be written.
@@ -377,8 +389,6 @@ impl Queue {
             ends: VecDeque::new(),
             closed: false,
             close_request: None,
-            // The thread starts awake: it looks at the queue before its first sleep.
-            thread: Thread::Awake,
             woken: false,
             blocked: false,
             writer,

@@ -30,6 +30,8 @@ use crate::outbox::Outbox;
 use crate::protocol::{CloseFrame, CloseState, Event, Protocol};
 use crate::state::{State, Status};
 use crate::timers::{Timer, Timers};
+
+mod ending;
 use crate::transport::Transport;
 
 /// The read buffer: allocated (and zeroed) once per connection.
@@ -333,51 +335,10 @@ impl Connection {
         self.close_end = Some(self.outbox.push_control(OP_CLOSE, &frame.payload()));
     }
 
-    /// A local close: queues our Close (at most once) and starts the close deadline.
-    fn start_close(&mut self, code: CloseCode, reason: &str) {
-        self.closing();
-        if let Some(frame) = self.protocol.close(code, reason) {
-            log::info!("closing with {code} {reason:?}");
-            self.queue_close(&frame);
-        }
-    }
 
-    /// _Fail the WebSocket Connection_ (RFC 6455 §7.1.7): queue our Close with `code`, then
-    /// linger: flush it, send FIN, and discard input until the server closes or the deadline.
-    fn fail(&mut self, code: CloseCode, why: String) -> Step {
-        log::warn!("failing the connection with {code}: {why}");
-        self.error.get_or_insert_with(|| why.clone());
-        self.closing();
-        if let Some(frame) = self.protocol.fail(code, why) {
-            self.queue_close(&frame);
-        }
-        Step::Busy
-    }
 
-    /// The connection broke without a close handshake (reset, I/O error).
-    fn lost(&mut self, by: ClosedBy, why: String) -> Step {
-        log::warn!("connection lost: {why}");
-        self.lost_by.get_or_insert(by);
-        self.error.get_or_insert(why);
-        Step::End
-    }
 
-    fn on_eof(&mut self) -> Step {
-        self.readable = false;
-        match self.protocol.state() {
-            // The server closed TCP after the Close handshake, as RFC 6455 §7.1.1 has it.
-            s if s.is_complete() => Step::End,
-            CloseState::Failed { .. } => Step::End,
-            _ => self.lost(ClosedBy::Remote, "connection closed without a Close frame".into()),
-        }
-    }
 
-    fn on_read_error(&mut self, e: io::Error) -> Step {
-        if self.protocol.state().is_complete() {
-            return Step::End; // the end we were waiting for, however it came
-        }
-        self.lost(ClosedBy::Remote, format!("read failed: {e}"))
-    }
 
     fn flush(&mut self) -> Step {
         match self.outbox.flush_into(&mut &self.transport) {
@@ -419,68 +380,9 @@ impl Connection {
         }
     }
 
-    fn on_timer(&mut self, timer: Timer) {
-        match timer {
-            Timer::Close => self.on_close_timeout(),
-        }
-    }
 
-    fn on_close_timeout(&mut self) {
-        let why = match self.protocol.state() {
-            CloseState::Failed { .. } | CloseState::Open => return,
-            // Our part is done; the server just did not close TCP in time.
-            s if s.is_complete() && self.close_left() => return,
-            CloseState::Closing { by: ClosedBy::Remote, .. } => "our Close reply could not be sent within the close timeout",
-            CloseState::Closing { .. } if self.close_left() => "no Close reply from the server within the close timeout",
-            CloseState::Closing { .. } => "the Close frame could not be sent within the close timeout",
-        };
-        log::warn!("{why}");
-        self.error.get_or_insert_with(|| why.to_owned());
-    }
 
-    /// Our Close (or echo) has been written to the socket.
-    fn close_left(&self) -> bool {
-        self.close_end.is_some_and(|end| self.outbox.written() >= end)
-    }
 
-    /// Reports the end from the close state and the wire's facts, and closes the socket.
-    fn finish(self) -> CloseInfo {
-        let close_left = self.close_left();
-        let (unsent_messages, unsent_bytes) = self.outbox.finish();
-        if unsent_messages > 0 {
-            log::warn!("{unsent_messages} queued message(s) ({unsent_bytes} bytes) were not sent before the connection ended");
-        }
-        let mut error = self.error;
-        let (code, reason, closed_by) = match self.protocol.state() {
-            CloseState::Open => (CloseCode::ABNORMAL, String::new(), self.lost_by.unwrap_or(ClosedBy::Remote)),
-            CloseState::Closing { by: ClosedBy::Remote, received: Some(frame), .. } => {
-                (frame.code, frame.reason.clone(), ClosedBy::Remote)
-            }
-            CloseState::Closing { sent: Some(frame), .. } | CloseState::Failed { sent: Some(frame), .. } => {
-                if close_left {
-                    (frame.code, frame.reason.clone(), ClosedBy::Local)
-                } else {
-                    // It never reached the wire: say so rather than report a close that
-                    // the server never saw.
-                    let why = format!("our Close {} was never sent", frame.code);
-                    error = Some(error.map_or(why.clone(), |e| format!("{e}; {why}")));
-                    (CloseCode::ABNORMAL, String::new(), ClosedBy::Local)
-                }
-            }
-            CloseState::Closing { .. } | CloseState::Failed { .. } => (CloseCode::ABNORMAL, String::new(), ClosedBy::Local),
-        };
-        let clean = error.is_none() && close_left && self.protocol.state().is_complete();
-        let info = CloseInfo { code, reason, closed_by, clean, error, unsent_messages, unsent_bytes };
-        log::info!("connection ended: {info}");
-        // Close the socket before anyone hears of the end, so that a reconnect never
-        // overlaps with this connection. For TLS, say goodbye with close_notify.
-        if !self.write_shut {
-            self.transport.shutdown_write();
-        }
-        drop(self.transport);
-        drop(self.poll);
-        info
-    }
 }
 
 fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
@@ -494,53 +396,4 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::io::Write;
-    use std::net::{TcpListener, TcpStream};
-
-    use mio::{Interest, Waker};
-
-    use super::*;
-    use crate::dial::WAKER;
-    use crate::events::Discard;
-    use crate::frame::tests::decode;
-    use crate::protocol::{FrameObserver, Limits};
-
-    /// A connection thread over a loopback socket whose message layer panics on the first
-    /// frame (its observer does): a bug of ours must still end in a Close frame, not a 1006.
-    #[test]
-    fn an_internal_panic_still_sends_close_1011() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut server, _) = listener.accept().unwrap();
-        client.set_nonblocking(true).unwrap();
-        let mut socket = mio::net::TcpStream::from_std(client);
-        let poll = Poll::new().unwrap();
-        poll.registry().register(&mut socket, SOCKET, Interest::READABLE | Interest::WRITABLE).unwrap();
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER).unwrap());
-        let transport = Transport::Plain(Arc::new(socket));
-        let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), None, None));
-        let observer: FrameObserver = Arc::new(|_, _| panic!("observer bug"));
-        let protocol = Protocol::new(Limits::default(), None, Some(observer));
-        let status = Arc::new(Status::new());
-        let parts = Parts { transport, tail: Vec::new(), poll, outbox, protocol, status, close_timeout: Duration::from_secs(10) };
-        server.write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
-        let thread = std::thread::spawn(move || Connection::new(parts).run(&mut Discard));
-
-        server.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut got = Vec::new();
-        let mut buf = [0u8; 256];
-        while got.len() < 2 || got.len() < 6 + (got[1] & 0x7F) as usize {
-            let n = server.read(&mut buf).expect("no Close from the client");
-            assert!(n > 0, "the client closed TCP without a Close frame");
-            got.extend_from_slice(&buf[..n]);
-        }
-        let (head, payload, _) = decode(&got);
-        assert_eq!(head.opcode, OP_CLOSE);
-        assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1011);
-        drop(server); // the client's linger ends at our FIN
-        let info = thread.join().unwrap();
-        assert_eq!((info.code, info.closed_by), (CloseCode::INTERNAL_ERROR, ClosedBy::Local), "{info}");
-        assert!(info.error.as_deref().is_some_and(|e| e.contains("internal error: observer bug")), "{info}");
-    }
-}
+mod tests;

@@ -1,0 +1,149 @@
+use super::*;
+use crate::frame::tests::decode;
+use crate::frame::{OP_PING, OP_PONG};
+
+fn outbox(encoder: Option<Box<dyn Encoder>>, observer: Option<FrameObserver>) -> (Outbox, mio::Poll) {
+    let poll = mio::Poll::new().unwrap();
+    let waker = Arc::new(Waker::new(poll.registry(), mio::Token(1)).unwrap());
+    (Outbox::new(waker, None, encoder, observer), poll)
+}
+
+/// A writer that takes at most `step` bytes per call, and blocks once `budget` is spent.
+struct Trickle {
+    out: Vec<u8>,
+    step: usize,
+    budget: usize,
+}
+
+impl Write for Trickle {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.step).min(self.budget);
+        if n == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        self.budget -= n;
+        self.out.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn drain(outbox: &Outbox) -> Vec<u8> {
+    let mut out = Trickle { out: Vec::new(), step: usize::MAX, budget: usize::MAX };
+    outbox.flush_into(&mut out).unwrap();
+    out.out
+}
+
+#[test]
+fn partial_writes_keep_order_and_count_unsent_messages() {
+    let (outbox, _poll) = outbox(None, None);
+    let mut expected = Vec::new();
+    let mut out = Trickle { out: Vec::new(), step: 5, budget: 0 };
+    for i in 0..300u32 {
+        // Small frames share chunks; every 50th is larger than a chunk.
+        let len = if i % 50 == 49 { CHUNK + 3 } else { (i as usize * 13) % 300 };
+        let payload = vec![i as u8; len];
+        outbox.send(OP_BINARY, &payload).unwrap();
+        expected.push((OP_BINARY, payload));
+        if i % 7 == 0 {
+            outbox.push_control(OP_PONG, b"");
+            expected.push((OP_PONG, Vec::new()));
+        }
+        out.budget = 997;
+        if let Err(e) = outbox.flush_into(&mut out) {
+            assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        }
+    }
+    let unsent = outbox.queue.lock().ends.len();
+    assert!(unsent > 0 && unsent < 300, "{unsent}");
+    out.budget = usize::MAX;
+    outbox.flush_into(&mut out).unwrap();
+    assert_eq!(outbox.queue.lock().pending, 0);
+    assert_eq!(outbox.written(), out.out.len() as u64);
+    assert_eq!(outbox.finish(), (0, 0));
+    let mut at = 0;
+    for (opcode, payload) in expected {
+        let (head, got, used) = decode(&out.out[at..]);
+        assert_eq!((head.opcode, got.len()), (opcode, payload.len()));
+        assert_eq!(got, payload);
+        at += used;
+    }
+    assert_eq!(at, out.out.len());
+}
+
+#[test]
+fn closed_outbox_refuses_data_and_counts_what_never_left() {
+    let (outbox, _poll) = outbox(None, None);
+    outbox.send(OP_TEXT, b"one").unwrap();
+    outbox.send(OP_PING, b"").unwrap();
+    outbox.send(OP_TEXT, b"two").unwrap();
+    outbox.close();
+    assert!(outbox.send(OP_TEXT, b"three").is_err());
+    let end = outbox.push_control(crate::frame::OP_CLOSE, &[3, 232]);
+    assert_eq!(end, 9 + 6 + 9 + 8);
+    assert_eq!(outbox.finish(), (2, end));
+}
+
+/// The extension seam's sending half: data messages are transformed in queue order and
+/// marked with RSV1; control frames never are. Every frame is seen by the observer.
+#[test]
+fn an_encoder_transforms_data_messages_and_the_observer_sees_every_frame() {
+    struct Reverse;
+    impl Encoder for Reverse {
+        fn encode(&mut self, payload: &[u8], out: &mut Vec<u8>) -> bool {
+            out.extend(payload.iter().rev());
+            payload.len() > 1 // a tiny message is left as it is
+        }
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let observer: FrameObserver = Arc::new(move |dir, head: &Head| log.lock().push((dir, head.opcode, head.rsv1)));
+    let (outbox, _poll) = outbox(Some(Box::new(Reverse)), Some(observer));
+    outbox.send(OP_TEXT, b"abc").unwrap();
+    outbox.send(OP_PING, b"xy").unwrap();
+    outbox.send(OP_BINARY, b"z").unwrap();
+    let bytes = drain(&outbox);
+    let (head, payload, used) = decode(&bytes);
+    assert!(head.rsv1);
+    assert_eq!(payload, b"cba");
+    let (head, payload, used2) = decode(&bytes[used..]);
+    assert!(!head.rsv1 && head.opcode == OP_PING && payload == b"xy");
+    let (head, payload, _) = decode(&bytes[used + used2..]);
+    assert!(!head.rsv1 && payload == b"z");
+    let out = Direction::Outgoing;
+    assert_eq!(*seen.lock(), vec![(out, OP_TEXT, true), (out, OP_PING, false), (out, OP_BINARY, false)]);
+}
+
+/// Writes to a connection the peer has closed end in `BrokenPipe`, not in a SIGPIPE that
+/// would kill a host program that leaves the signal at its default (as C programs do).
+#[cfg(unix)]
+#[test]
+fn writes_to_a_closed_peer_do_not_raise_sigpipe() {
+    // The Rust runtime ignores SIGPIPE; put the default back, as a C host would have it.
+    // SAFETY: `signal` with a valid signal number and disposition; restored below.
+    let previous = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    drop(listener.accept().unwrap()); // the peer closes: our writes meet a reset, then EPIPE
+    client.set_nonblocking(true).unwrap();
+    let mut transport = Transport::Plain(Arc::new(mio::net::TcpStream::from_std(client)));
+    let outbox = outbox(None, None);
+    let mut broken = false;
+    for _ in 0..1000 {
+        outbox.0.send(OP_BINARY, &[7; 1024]).unwrap();
+        match outbox.0.flush_into(&mut transport) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe || e.kind() == io::ErrorKind::ConnectionReset => {
+                broken = true;
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    break;
+                }
+            }
+            _ => std::thread::yield_now(),
+        }
+    }
+    // SAFETY: as above.
+    unsafe { libc::signal(libc::SIGPIPE, previous) };
+    assert!(broken, "writes to a closed peer never failed");
+}

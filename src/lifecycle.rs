@@ -31,7 +31,10 @@ pub(crate) struct Shared {
     /// The state and the last end, shared with the connection thread.
     pub(crate) status: Arc<Status>,
     /// The current connection's outgoing queue and thread; `None` when there is none.
-    /// Held for reading only to clone the queue's `Arc` or compare the thread.
+    /// Held for reading while a sender queues its frame (and perhaps writes it, without
+    /// blocking: see `outbox.rs`): cheaper per message than cloning the queue's `Arc`, whose
+    /// count shares a cache line with the queue the connection thread works on. Taken for
+    /// writing only by connect and disconnect, to swap the connection.
     link: RwLock<Option<Link>>,
     /// Set once the client is dropped: no connection may start after that.
     dropped: AtomicBool,
@@ -119,17 +122,15 @@ impl Shared {
         }
     }
 
-    /// Frames `payload` on this thread and queues it (see [`Outbox`]). The link's lock is
-    /// let go first: the send may write to the socket.
+    /// Frames `payload` on this thread and queues it (see [`Outbox`]).
     pub(crate) fn queue(&self, opcode: u8, payload: &[u8]) -> Result<(), Error> {
         if self.status.get() != State::Open {
             return Err(Error::NotConnected);
         }
-        let outbox = match &*self.link.read() {
-            Some(link) => link.outbox.clone(),
-            None => return Err(Error::NotConnected),
-        };
-        outbox.send(opcode, payload).map_err(|()| Error::NotConnected)
+        match &*self.link.read() {
+            Some(link) => link.outbox.send(opcode, payload).map_err(|()| Error::NotConnected),
+            None => Err(Error::NotConnected),
+        }
     }
 
     pub(crate) fn disconnect(&self, code: CloseCode, reason: &str) -> Result<(), Error> {

@@ -18,6 +18,8 @@ use wsthread::Message;
 
 pub use tungstenite::Message as WsMessage;
 
+pub mod dated_certs;
+
 /// `n` seconds.
 pub fn secs(n: u64) -> Duration {
     Duration::from_secs(n)

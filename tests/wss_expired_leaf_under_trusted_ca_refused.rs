@@ -36,7 +36,7 @@ fn expired_leaf_under_trusted_ca_refused() {
     for roots in [RootCerts::None, RootCerts::Platform] {
         match connect(&ca, Period::Expired, roots) {
             Err(Error::Certificate(e)) => {
-                let text = e.to_string();
+                let text = e.to_string().to_lowercase(); // a platform verifier may say just "Expired"
                 assert!(text.contains("expired"), "roots {roots:?}: refused, but not for expiry: {text}");
                 eprintln!("roots {roots:?}: refused as expected: {text}");
             }

@@ -11,7 +11,7 @@ use crate::lifecycle::{check_close, Shared};
 use crate::message::Message;
 use crate::options::Options;
 use crate::report::Handshake;
-use crate::state::State;
+use crate::state::{State, Status};
 
 /// A WebSocket client: one connection at a time, run by its own background thread, with
 /// every received message handed to a callback.
@@ -40,6 +40,8 @@ pub struct Handle {
     /// Weak: the event sink holds a handle (for `with_handle`), and a strong one would keep
     /// the client alive from inside itself.
     shared: Weak<Shared>,
+    /// The state and the last end stay readable after the client is gone.
+    status: Arc<Status>,
 }
 
 
@@ -100,7 +102,7 @@ impl WebSocketClient {
 
     fn with_sink(sink: impl FnOnce(Handle) -> Box<dyn EventSink>, options: Options) -> Result<WebSocketClient, Error> {
         let tls = if options.is_tls() { Some(crate::tls::client_config(&options.tls)?) } else { None };
-        let shared = Shared::new(options, tls, |shared| Handle { shared }, sink);
+        let shared = Shared::new(options, tls, |shared, status| Handle { shared, status }, sink);
         Ok(WebSocketClient { shared })
     }
 
@@ -118,7 +120,7 @@ impl WebSocketClient {
 
     /// A handle to this client, for other threads.
     pub fn handle(&self) -> Handle {
-        Handle { shared: Arc::downgrade(&self.shared) }
+        Handle { shared: Arc::downgrade(&self.shared), status: self.shared.status.clone() }
     }
 
     /// Queues a message; see [`Handle::send`].
@@ -241,15 +243,15 @@ impl Handle {
         self.state() == State::Open
     }
 
-    /// The connection's state ([`State::Closed`] once the client is dropped).
+    /// The connection's state.
     pub fn state(&self) -> State {
-        self.shared.upgrade().map_or(State::Closed, |s| s.status.get())
+        self.status.get()
     }
 
-    /// Why the last connection ended; `None` while connected, before the first connect, or
-    /// once the client is dropped.
+    /// Why the last connection ended (also once the client is dropped); `None` while
+    /// connected or before the first connect.
     pub fn close_info(&self) -> Option<CloseInfo> {
-        self.shared.upgrade().and_then(|s| s.status.close_info())
+        self.status.close_info()
     }
 }
 

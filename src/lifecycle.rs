@@ -96,16 +96,17 @@ impl Shared {
     pub(crate) fn new<H>(
         options: Options,
         tls: Option<Arc<ClientConfig>>,
-        handle: impl FnOnce(Weak<Shared>) -> H,
+        handle: impl FnOnce(Weak<Shared>, Arc<Status>) -> H,
         sink: impl FnOnce(H) -> Box<dyn EventSink>,
     ) -> Arc<Shared> {
+        let status = Arc::new(Status::new());
         Arc::new_cyclic(|weak| Shared {
             options,
             tls,
-            status: Arc::new(Status::new()),
+            status: status.clone(),
             link: RwLock::new(None),
             dropped: AtomicBool::new(false),
-            life: Mutex::new(Life::Idle(sink(handle(weak.clone())))),
+            life: Mutex::new(Life::Idle(sink(handle(weak.clone(), status)))),
             abort: Abort::default(),
         })
     }

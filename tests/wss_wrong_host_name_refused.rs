@@ -1,5 +1,6 @@
 //! A certificate that does not name the host connected to is refused with
-//! `Error::Certificate`, even though its CA is trusted.
+//! `Error::Certificate` for its name (the error says which name it is not valid for), even
+//! though its CA is trusted.
 
 mod support;
 
@@ -7,7 +8,7 @@ use support::tls::{wss_echo_server, TestCa};
 use support::*;
 use wsthread::{Error, Options, RootCerts, State, WebSocketClient};
 
-fn expect_certificate_error(url: &str, ca: &TestCa) {
+fn expect_name_error(url: &str, host: &str, ca: &TestCa) {
     let options = Options::new(url)
         .unwrap()
         .root_certs(RootCerts::None)
@@ -16,7 +17,14 @@ fn expect_certificate_error(url: &str, ca: &TestCa) {
     let (callback, rx) = collector();
     let client = WebSocketClient::new(callback, options).unwrap();
     match client.connect(&[]) {
-        Err(Error::Certificate(e)) => eprintln!("refused as expected: {e}"),
+        // Another certificate error (an unknown issuer, say) would be a refusal for the wrong
+        // reason: the name must be what is refused.
+        Err(Error::Certificate(e)) => {
+            let text = e.to_string();
+            let name_error = format!("certificate not valid for name {host:?}");
+            assert!(text.contains(&name_error), "{url}: refused, but not for its name: {text}");
+            eprintln!("refused as expected: {text}");
+        }
         other => panic!("{url}: expected Error::Certificate, got {other:?}"),
     }
     assert_eq!(client.state(), State::Closed);
@@ -29,7 +37,7 @@ fn expect_certificate_error(url: &str, ca: &TestCa) {
 fn certificate_for_localhost_refused_at_127_0_0_1() {
     let ca = TestCa::new("wsthread test CA");
     let (server, _seen) = wss_echo_server(ca.issue(&["localhost"]));
-    expect_certificate_error(&server.wss_url("/"), &ca);
+    expect_name_error(&server.wss_url("/"), "127.0.0.1", &ca);
 }
 
 #[test]
@@ -37,5 +45,5 @@ fn certificate_for_another_name_refused_at_localhost() {
     let ca = TestCa::new("wsthread test CA");
     let (server, _seen) = wss_echo_server(ca.issue(&["other.example"]));
     let url = format!("wss://localhost:{}/", server.addr().port());
-    expect_certificate_error(&url, &ca);
+    expect_name_error(&url, "localhost", &ca);
 }

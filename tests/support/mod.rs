@@ -30,6 +30,7 @@ pub use violation::*;
 
 pub use tungstenite::Message as WsMessage;
 
+pub mod dated_certs;
 pub mod hostile;
 
 /// `n` seconds.

@@ -1,0 +1,43 @@
+//! With the default roots (`RootCerts::Platform`, the OS trust store), a CA added with
+//! `add_root_certificate_pem` is trusted too: a server certificate it issued is accepted, with
+//! no network needed. Without it, the same server is refused.
+
+mod support;
+
+use support::tls::{wss_echo_server, TestCa};
+use support::*;
+use wsthread::{Error, Message, Options, RootCerts, WebSocketClient};
+
+#[test]
+fn platform_roots_with_added_ca_accept_its_certificate() {
+    let ca = TestCa::new("wsthread private CA");
+    let (server, seen) = wss_echo_server(ca.issue(&["localhost", "127.0.0.1"]));
+    let options = Options::new(&server.wss_url("/")).unwrap().add_root_certificate_pem(ca.pem());
+    assert_eq!(options.tls.roots, RootCerts::Platform, "the default roots are the platform's");
+    let (callback, rx) = collector();
+    let client = WebSocketClient::new(callback, options).unwrap();
+    let handshake = client.connect(&[]).unwrap();
+    assert!(handshake.tls.is_some());
+    client.send("private CA").unwrap();
+    assert_eq!(next_message(&rx), Message::Text("private CA".into()));
+    client.disconnect().unwrap();
+    expect_end(&rx);
+    assert_eq!(wait_close(&seen).1, Some(1001));
+    drop(client);
+    expect_no_more(&rx);
+}
+
+#[test]
+fn platform_roots_alone_refuse_a_private_ca() {
+    let ca = TestCa::new("wsthread private CA");
+    let (server, _seen) = wss_echo_server(ca.issue(&["localhost", "127.0.0.1"]));
+    let options = Options::new(&server.wss_url("/")).unwrap().connect_timeout(secs(20));
+    let (callback, rx) = collector();
+    let client = WebSocketClient::new(callback, options).unwrap();
+    match client.connect(&[]) {
+        Err(Error::Certificate(e)) => eprintln!("refused as expected: {e}"),
+        other => panic!("expected Error::Certificate, got {other:?}"),
+    }
+    drop(client);
+    expect_no_more(&rx);
+}

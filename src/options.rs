@@ -73,8 +73,8 @@ pub struct TlsOptions {
     pub roots: RootCerts,
     /// Extra CA certificates in PEM form, trusted besides `roots` (for a private CA or a
     /// self-signed server). A certificate given here that the server presents as its own is
-    /// trusted as is for the names it carries, even when it is marked as a CA (as
-    /// `openssl req -x509` makes them). Defaults to none.
+    /// trusted as is for the names it carries and within its validity period, even when it
+    /// is marked as a CA (as `openssl req -x509` makes them). Defaults to none.
     pub extra_roots_pem: Vec<Vec<u8>>,
     /// A client certificate chain and its private key, both PEM, presented when the server
     /// asks for one. Defaults to none.

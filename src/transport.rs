@@ -42,29 +42,43 @@ impl Transport {
         }
     }
 
-    /// Reads and throws away raw bytes until the peer closes, the socket would block, or an
-    /// error. Used while lingering after a failed connection, so that unread data does not
-    /// make the kernel answer with a reset that could destroy our Close frame in flight.
-    /// Returns true once the peer has closed (or the socket failed).
-    pub(crate) fn discard_input(&self) -> bool {
+    /// Reads and throws away raw bytes, at most `limit` of them, until the peer closes,
+    /// the socket would block, or an error. Used while lingering after a failed connection
+    /// or the server's Close, so that unread data does not make the kernel answer with a
+    /// reset that could destroy our Close frame in flight. The limit keeps a peer that floods
+    /// us from holding the caller here past its deadlines.
+    pub(crate) fn discard_input(&self, limit: usize) -> Discarded {
         match self {
-            Transport::Plain(s) => discard(&mut &**s),
-            Transport::Tls(t) => discard(&mut &t.lock().sock),
+            Transport::Plain(s) => discard(&mut &**s, limit),
+            Transport::Tls(t) => discard(&mut &t.lock().sock, limit),
         }
     }
 }
 
-fn discard(socket: &mut impl Read) -> bool {
+/// How [`Transport::discard_input`] stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Discarded {
+    /// The peer closed (or the socket failed): nothing more will come.
+    Closed,
+    /// Nothing more to read for now.
+    Drained,
+    /// The limit was reached; more may be waiting.
+    Limit,
+}
+
+fn discard(socket: &mut impl Read, limit: usize) -> Discarded {
     let mut scratch = [0u8; 4096];
-    loop {
-        match socket.read(&mut scratch) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+    let mut left = limit;
+    while left > 0 {
+        match socket.read(&mut scratch[..left.min(4096)]) {
+            Ok(0) => return Discarded::Closed,
+            Ok(n) => left -= n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Discarded::Drained,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return true,
+            Err(_) => return Discarded::Closed,
         }
     }
+    Discarded::Limit
 }
 
 impl Read for &Transport {
@@ -107,5 +121,26 @@ impl Write for Transport {
 
     fn flush(&mut self) -> io::Result<()> {
         (&*self).flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A peer that never stops sending.
+    struct Endless;
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            buf.fill(0x5A);
+            Ok(buf.len())
+        }
+    }
+
+    #[test]
+    fn discarding_stops_at_its_limit_however_much_comes() {
+        assert_eq!(discard(&mut Endless, 10_000), Discarded::Limit);
+        assert_eq!(discard(&mut &[1u8; 100][..], 10_000), Discarded::Closed);
     }
 }

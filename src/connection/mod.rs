@@ -32,7 +32,7 @@ use crate::state::{State, Status};
 use crate::timers::{Timer, Timers};
 
 mod ending;
-use crate::transport::Transport;
+use crate::transport::{Discarded, Transport};
 
 /// The read buffer: allocated (and zeroed) once per connection.
 const READ_BUFFER: usize = 16 * 1024;
@@ -372,11 +372,13 @@ impl Connection {
     /// server closes TCP.
     fn discard(&mut self) -> Step {
         self.start = self.end;
-        if self.transport.discard_input() {
-            Step::End
-        } else {
-            self.readable = false;
-            Step::Idle
+        match self.transport.discard_input(READS_PER_TURN * READ_BUFFER) {
+            Discarded::Closed => Step::End,
+            Discarded::Drained => {
+                self.readable = false;
+                Step::Idle
+            }
+            Discarded::Limit => Step::Busy,
         }
     }
 

@@ -42,6 +42,12 @@ impl Transport {
         }
     }
 
+    /// Reads into `buf`, as `Read::read` does (for callers holding a shared reference).
+    pub(crate) fn read_into(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut this = self;
+        this.read(buf)
+    }
+
     /// Reads and throws away raw bytes, at most `limit` of them, until the peer closes,
     /// the socket would block, or an error. Used while lingering after a failed connection
     /// or the server's Close, so that unread data does not make the kernel answer with a

@@ -234,6 +234,25 @@ impl Connection {
         let mut delivered = 0;
         for _ in 0..READS_PER_TURN {
             if self.start == self.end {
+                // Deep inside a large payload: straight into the message.
+                let transport = &self.transport;
+                if let Some(result) = self.protocol.read_payload(|room| transport.read_into(room)) {
+                    match result {
+                        Ok((0, _)) => return self.on_eof(),
+                        Ok((_, Ok(None))) => continue,
+                        Ok((_, Ok(Some(event)))) => {
+                            self.on_event(sink, event);
+                            continue;
+                        }
+                        Ok((_, Err(v))) => return self.fail(v.code, v.why),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            self.readable = false;
+                            return Step::Idle;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return self.on_read_error(e),
+                    }
+                }
                 match (&self.transport).read(&mut self.input) {
                     Ok(0) => return self.on_eof(),
                     Ok(n) => (self.start, self.end) = (0, n),

@@ -16,6 +16,8 @@ mod extension;
 pub(crate) use closing::{CloseFrame, CloseState};
 pub(crate) use extension::{Decoder, Direction, Encoder, FrameObserver};
 
+use std::io;
+
 use crate::close::CloseCode;
 use crate::frame::{self, Head, Parsed, MAX_HEADER, OP_BINARY, OP_CLOSE, OP_CONTINUE, OP_PING, OP_PONG, OP_TEXT};
 use crate::message::Message;
@@ -23,6 +25,10 @@ use crate::message::Message;
 /// Up to this much of a data frame's announced length is reserved when its header
 /// arrives, so a common message is one allocation; beyond it, memory follows the bytes.
 const RESERVE_AHEAD: u64 = 1 << 20;
+/// [`Protocol::read_payload`] reads straight into a message when at least this much of a
+/// frame is still to come, and at most `DIRECT_MAX` at once.
+const DIRECT_MIN: u64 = 16 * 1024;
+const DIRECT_MAX: u64 = 256 * 1024;
 
 /// The limits of [`Options`](crate::Options), applied as frames arrive.
 #[derive(Clone, Copy, Debug, Default)]
@@ -244,12 +250,47 @@ impl Protocol {
         } else if let Err(v) = self.take_data(chunk, last && head.fin) {
             return (take, Err(v));
         }
-        if !last {
+        self.payload_taken(head, left, take)
+    }
+
+    /// `used` bytes of the payload were taken in and `left` remain.
+    fn payload_taken(&mut self, head: Head, left: u64, used: usize) -> Fed {
+        if left > 0 {
             self.stage = Stage::Payload { head, left };
-            return (take, Ok(None));
+            return (used, Ok(None));
         }
         self.stage = Stage::Header { have: 0 };
-        (take, self.end_frame(&head))
+        (used, self.end_frame(&head))
+    }
+
+    /// Inside a large plain data payload (at least `DIRECT_MIN` bytes to go), lets `read`
+    /// put the next bytes straight into the message, saving the copy through the caller's
+    /// read buffer; `None` anywhere else (the caller reads and [`feed`](Self::feed)s). On
+    /// success, `.0` of the result is how many bytes `read` gave (0: the end of the stream).
+    pub(crate) fn read_payload(&mut self, read: impl FnOnce(&mut [u8]) -> io::Result<usize>) -> Option<io::Result<Fed>> {
+        let Stage::Payload { head, left } = self.stage else { return None };
+        let m = self.message.as_mut()?;
+        if head.is_control() || m.encoded || left < DIRECT_MIN || !self.close.reads() {
+            return None;
+        }
+        let before = m.data.len();
+        // Zeroing the room costs less than copying into it, and memory still follows the
+        // bytes: the room is at most DIRECT_MAX, and what stays is what arrived.
+        m.data.resize(before + left.min(DIRECT_MAX) as usize, 0);
+        let got = read(&mut m.data[before..]);
+        m.data.truncate(before + *got.as_ref().unwrap_or(&0));
+        let got = match got {
+            Ok(0) => return Some(Ok((0, Ok(None)))),
+            Ok(n) => n,
+            Err(e) => return Some(Err(e)),
+        };
+        let left = left - got as u64;
+        if m.text && !(left == 0 && head.fin) {
+            if let Err(v) = check_utf8(m) {
+                return Some(Ok((got, Err(v))));
+            }
+        }
+        Some(Ok(self.payload_taken(head, left, got)))
     }
 
     fn take_data(&mut self, chunk: &[u8], ends_message: bool) -> Result<(), Violation> {

@@ -214,3 +214,53 @@ fn fails_with_decoder(bytes: &[u8], code: u16) {
     let mut p = Protocol::new(Limits { max_message: Some(8), max_frame: None }, Some(Box::new(SwapCase)), None);
     assert_eq!(run(&mut p, bytes, 1).1.map(|v| v.code.0), Some(code));
 }
+
+/// Feeds `bytes` as the connection thread does: straight into the message where
+/// `read_payload` takes them, through `feed` elsewhere, `step` bytes per read.
+fn run_direct(p: &mut Protocol, bytes: &[u8], step: usize) -> (Vec<Event>, Option<Violation>, usize) {
+    let (mut events, mut at, mut direct) = (Vec::new(), 0, 0);
+    while at < bytes.len() {
+        let end = (at + step).min(bytes.len());
+        let read = |room: &mut [u8]| {
+            let n = room.len().min(end - at);
+            room[..n].copy_from_slice(&bytes[at..at + n]);
+            Ok(n)
+        };
+        let (used, out) = match p.read_payload(read) {
+            Some(result) => {
+                direct += 1;
+                result.unwrap()
+            }
+            None => p.feed(&bytes[at..end]),
+        };
+        at += used;
+        match out {
+            Ok(Some(e)) => events.push(e),
+            Ok(None) => {}
+            Err(v) => return (events, Some(v), direct),
+        }
+    }
+    (events, None, direct)
+}
+
+#[test]
+fn large_payloads_read_straight_into_the_message_give_the_same_events() {
+    let text: String = (0..300_000).map(|i| ['a', 'é', '✓', '🚀'][i % 4]).collect();
+    let mut bytes = server_frame(false, false, OP_TEXT, &text.as_bytes()[..100_001]);
+    bytes.extend(server_frame(true, false, OP_PING, b"p"));
+    bytes.extend(server_frame(true, false, OP_CONTINUE, &text.as_bytes()[100_001..]));
+    bytes.extend(server_frame(true, false, OP_BINARY, &[3; 70_000]));
+    let expected = run(&mut protocol(), &bytes, usize::MAX).0;
+    assert_eq!(expected.len(), 3);
+    for step in [1000, 4096, 65_536, 1 << 20] {
+        let (events, v, direct) = run_direct(&mut protocol(), &bytes, step);
+        assert_eq!((&events, v), (&expected, None), "step {step}");
+        assert!(direct > 0 || step >= bytes.len(), "step {step}: never read straight into the message");
+    }
+    // Fail-fast still holds: a bad byte deep in a large frame fails before the frame ends.
+    let mut bad = server_frame(true, false, OP_TEXT, &[b'a'; 200_000]);
+    bad[100_000] = 0xFF;
+    bad.truncate(150_000);
+    let (_, v, _) = run_direct(&mut protocol(), &bad, 40_000);
+    assert_eq!(v.map(|v| v.code.0), Some(1007));
+}

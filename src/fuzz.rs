@@ -15,6 +15,11 @@ pub fn upgrade_response(bytes: &[u8]) {
     let request = Request { bytes: Vec::new(), accept: ACCEPT.to_owned(), offered_protocols: vec!["chat".to_owned()] };
     let Ok(Some(head)) = parse_head(bytes) else { return };
     assert!(head.len <= bytes.len(), "a head longer than its bytes");
+    // The dialer parses a growing buffer: the head must read the same from where it ends on.
+    for end in [head.len, (head.len + bytes.len()) / 2] {
+        let again = parse_head(&bytes[..end]).ok().flatten().expect("a whole head no longer parses");
+        assert_eq!((again.status, &again.reason, &again.headers, again.len), (head.status, &head.reason, &head.headers, head.len));
+    }
     let _ = head.verify_upgrade(&request);
     let rest = &bytes[head.len..];
     let _ = head.complete_body(rest, false);

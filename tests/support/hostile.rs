@@ -15,23 +15,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use wsthread::WebSocketClient;
 
-/// The header of an unmasked server frame announcing `len` payload bytes, in the shortest
-/// form, without the payload. Any `u64` goes, even those RFC 6455 §5.2 forbids (most
-/// significant bit set).
+/// [`frame_head`](crate::support::frame_head) without RSV1.
 pub fn frame_header(fin: bool, opcode: u8, len: u64) -> Vec<u8> {
-    let mut out = vec![(u8::from(fin) << 7) | (opcode & 0x0F)];
-    match len {
-        n if n < 126 => out.push(n as u8),
-        n if n <= 0xFFFF => {
-            out.push(126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(127);
-            out.extend_from_slice(&n.to_be_bytes());
-        }
-    }
-    out
+    crate::support::frame_head(fin, false, opcode, len)
 }
 
 /// How a flood ended.

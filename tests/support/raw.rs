@@ -200,14 +200,15 @@ pub fn expect_handshake_error(options: wsthread::Options, what: &str) {
 
 /// An unmasked (server) frame.
 pub fn frame(fin: bool, rsv1: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = frame_head(fin, rsv1, opcode, payload.len());
+    let mut out = frame_head(fin, rsv1, opcode, payload.len() as u64);
     out.extend_from_slice(payload);
     out
 }
 
-/// The header alone of an unmasked (server) frame announcing `len` payload bytes: for a frame
-/// whose payload a test sends only in part.
-pub fn frame_head(fin: bool, rsv1: bool, opcode: u8, len: usize) -> Vec<u8> {
+/// The header alone of an unmasked (server) frame announcing `len` payload bytes, in the
+/// shortest form: for a frame whose payload a test sends only in part. Any `u64` goes, even
+/// those RFC 6455 §5.2 forbids (most significant bit set).
+pub fn frame_head(fin: bool, rsv1: bool, opcode: u8, len: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(14);
     out.push((u8::from(fin) << 7) | (u8::from(rsv1) << 6) | (opcode & 0x0F));
     match len {
@@ -218,7 +219,7 @@ pub fn frame_head(fin: bool, rsv1: bool, opcode: u8, len: usize) -> Vec<u8> {
         }
         n => {
             out.push(127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
+            out.extend_from_slice(&n.to_be_bytes());
         }
     }
     out

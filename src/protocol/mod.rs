@@ -26,7 +26,9 @@ use crate::message::Message;
 /// arrives, so a common message is one allocation; beyond it, memory follows the bytes.
 const RESERVE_AHEAD: u64 = 1 << 20;
 /// [`Protocol::read_payload`] reads straight into a message when at least this much of a
-/// frame is still to come, and at most `DIRECT_MAX` at once.
+/// frame is still to come, and at most `DIRECT_MAX` at once: the room offered starts at
+/// `DIRECT_MIN` and doubles while reads fill it, so a server trickling bytes makes us zero
+/// 16 KiB per read at most, not 256.
 const DIRECT_MIN: u64 = 16 * 1024;
 const DIRECT_MAX: u64 = 256 * 1024;
 
@@ -96,6 +98,8 @@ pub(crate) struct Protocol {
     decoder: Option<Box<dyn Decoder>>,
     observer: Option<FrameObserver>,
     close: CloseState,
+    /// The room the next [`read_payload`](Self::read_payload) offers.
+    direct_room: u64,
 }
 
 /// The result of [`Protocol::feed`].
@@ -112,6 +116,7 @@ impl Protocol {
             decoder,
             observer,
             close: CloseState::Open,
+            direct_room: DIRECT_MIN,
         }
     }
 
@@ -276,9 +281,12 @@ impl Protocol {
         let before = m.data.len();
         // Zeroing the room costs less than copying into it, and memory still follows the
         // bytes: the room is at most DIRECT_MAX, and what stays is what arrived.
-        m.data.resize(before + left.min(DIRECT_MAX) as usize, 0);
+        let room = left.min(self.direct_room) as usize;
+        m.data.resize(before + room, 0);
         let got = read(&mut m.data[before..]);
         m.data.truncate(before + *got.as_ref().unwrap_or(&0));
+        let filled = matches!(got, Ok(n) if n == room);
+        self.direct_room = if filled { (self.direct_room * 2).min(DIRECT_MAX) } else { DIRECT_MIN };
         let got = match got {
             Ok(0) => return Some(Ok((0, Ok(None)))),
             Ok(n) => n,

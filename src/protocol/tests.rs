@@ -264,3 +264,30 @@ fn large_payloads_read_straight_into_the_message_give_the_same_events() {
     let (_, v, _) = run_direct(&mut protocol(), &bad, 40_000);
     assert_eq!(v.map(|v| v.code.0), Some(1007));
 }
+
+#[test]
+fn the_room_offered_for_direct_reads_grows_only_while_reads_fill_it() {
+    let mut p = protocol();
+    let header = &server_frame(true, false, OP_BINARY, &vec![0; 1 << 20])[..10];
+    assert_eq!(p.feed(header), (10, Ok(None)));
+    let mut rooms = Vec::new();
+    // A server trickling a byte per read: the room stays at its smallest.
+    for _ in 0..10 {
+        let fed = p.read_payload(|room: &mut [u8]| {
+            rooms.push(room.len());
+            Ok(1)
+        });
+        assert_eq!(fed.unwrap().unwrap(), (1, Ok(None)));
+    }
+    assert!(rooms.iter().all(|r| *r == DIRECT_MIN as usize), "{rooms:?}");
+    // Reads that fill the room double it, up to DIRECT_MAX.
+    rooms.clear();
+    for _ in 0..6 {
+        let fed = p.read_payload(|room: &mut [u8]| {
+            rooms.push(room.len());
+            Ok(room.len())
+        });
+        assert!(matches!(fed, Some(Ok((_, Ok(None))))));
+    }
+    assert_eq!(rooms, [16, 32, 64, 128, 256, 256].map(|k| k << 10));
+}

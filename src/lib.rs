@@ -63,15 +63,10 @@
 
 #![deny(missing_docs)]
 
-// The layers, top to bottom; a file only uses files below it.
-// The API: what callers hold, and the public types they see.
+// The layers, top to bottom: a file uses files of its own group or of groups below it,
+// never above (`farm-studio look` finds no circles).
+// The API callers hold.
 mod client;
-mod close;
-mod error;
-mod message;
-mod options;
-mod report;
-mod state;
 // Connect and disconnect; the connection thread, and what it reports to.
 mod lifecycle;
 mod connection;
@@ -86,6 +81,13 @@ mod frame;
 mod handshake;
 mod tls;
 mod transport;
+// The public API's plain data, used at every layer.
+mod close;
+mod error;
+mod message;
+mod options;
+mod report;
+mod state;
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

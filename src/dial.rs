@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use rustls::ClientConfig;
 
 use crate::error::Error;
-use crate::handshake::{build_request, parse_head, Head, Request};
+use crate::handshake::{build_request, parse_head, Head, Request, MAX_HEAD};
 use crate::report::{Handshake, HttpResponse, Timings};
 use crate::options::Options;
 use crate::tls::{tls_error, Need, TlsStream};
@@ -234,17 +234,25 @@ impl Dialer<'_> {
         let mut buf = Vec::with_capacity(1024);
         let mut eof = false;
         let head = loop {
-            if let Some(head) = parse_head(&buf)? {
-                break head;
-            }
             if eof {
                 return Err(Error::Handshake("the server closed the connection before answering".into()));
             }
+            let before = buf.len();
             eof = self.read_some(transport, &mut buf, PHASE)?;
+            // A head ends with a line break: a read without one cannot complete it (and a
+            // server trickling a byte at a time does not make us parse 64 KiB per byte).
+            if buf[before..].contains(&b'\n') {
+                if let Some(head) = parse_head(&buf)? {
+                    break head;
+                }
+            } else if buf.len() > MAX_HEAD {
+                parse_head(&buf)?; // refuses a head this long
+            }
         };
         if head.status != 101 {
+            let mut body = head.body();
             loop {
-                if let Some(body) = head.complete_body(&buf[head.len..], eof) {
+                if let Some(body) = body.complete(&buf[head.len..], eof) {
                     return Err(rejected(&head, body));
                 }
                 match self.read_some(transport, &mut buf, PHASE) {

@@ -9,8 +9,9 @@ use crate::protocol::{Limits, Protocol};
 pub const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
 /// Parses `bytes` as the answer to an upgrade request that offered the subprotocol `chat`:
-/// the head, the upgrade checks, and a refusal's body (framed by length, chunks or EOF).
-/// Also checks that a head found in `bytes` is found the same in every longer prefix.
+/// the head, the upgrade checks, and a refusal's body (framed by length, chunks or EOF),
+/// whole and trickling in a byte at a time. Also checks that a head found in `bytes` reads
+/// the same from the prefix where it ends, and from a longer one.
 pub fn upgrade_response(bytes: &[u8]) {
     let request = Request { bytes: Vec::new(), accept: ACCEPT.to_owned(), offered_protocols: vec!["chat".to_owned()] };
     let Ok(Some(head)) = parse_head(bytes) else { return };
@@ -22,8 +23,20 @@ pub fn upgrade_response(bytes: &[u8]) {
     }
     let _ = head.verify_upgrade(&request);
     let rest = &bytes[head.len..];
-    let _ = head.complete_body(rest, false);
-    let _ = head.complete_body(rest, true);
+    // The body as one piece, and as it would trickle in a byte at a time (which must
+    // cost linear time: the decoder keeps its place).
+    let whole = head.body().complete(rest, true);
+    let mut body = head.body();
+    let mut trickled = None;
+    for end in 0..=rest.len() {
+        trickled = body.complete(&rest[..end], end == rest.len());
+        if trickled.is_some() {
+            break;
+        }
+    }
+    for b in [&whole, &trickled] {
+        assert!(b.as_ref().is_some_and(|b| b.len() <= crate::handshake::MAX_BODY), "no body, or one over MAX_BODY, at the end");
+    }
 }
 
 /// What the message layer made of the server's bytes: every event, and how it failed.

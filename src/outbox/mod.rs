@@ -144,7 +144,11 @@ impl Outbox {
         // While the thread is awake it writes for everyone, in batches. (Letting a sender
         // write a full chunk itself was tried: no gain measured, on bulk or 1 KiB messages.)
         let own_callback = IN_CALLBACK_OF.with(Cell::get) == self as *const Outbox as usize;
-        if q.writing || q.blocked || self.thread_is(Thread::Awake) || own_callback {
+        // After a full socket, a sleeping thread waits for it to drain and writes then; a
+        // thread in the callback cannot, so senders keep trying (one futile syscall each
+        // while the socket stays full).
+        let blocked = q.blocked && !self.thread_is(Thread::InCallback);
+        if q.writing || blocked || self.thread_is(Thread::Awake) || own_callback {
             return Ok(());
         }
         let Some(writer) = q.writer.clone() else {

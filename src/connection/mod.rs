@@ -15,7 +15,7 @@
 //! writable" itself and only clears them on `WouldBlock`.
 
 use std::collections::VecDeque;
-use std::io::{self, Read};
+use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,12 +27,12 @@ use crate::dial::SOCKET;
 use crate::events::EventSink;
 use crate::frame::{OP_CLOSE, OP_PONG};
 use crate::outbox::Outbox;
-use crate::protocol::{CloseFrame, CloseState, Event, Protocol};
+use crate::protocol::{CloseFrame, CloseState, Event, Protocol, Violation};
 use crate::state::{State, Status};
 use crate::timers::{Timer, Timers};
+use crate::transport::{Discarded, Transport};
 
 mod ending;
-use crate::transport::{Discarded, Transport};
 
 /// The read buffer: allocated (and zeroed) once per connection.
 const READ_BUFFER: usize = 16 * 1024;
@@ -234,58 +234,60 @@ impl Connection {
         let mut delivered = 0;
         for _ in 0..READS_PER_TURN {
             if self.start == self.end {
-                // Deep inside a large payload: straight into the message.
+                // Deep inside a large payload the bytes go straight into the message;
+                // anywhere else into the read buffer, to be fed below.
                 let transport = &self.transport;
-                if let Some(result) = self.protocol.read_payload(|room| transport.read_into(room)) {
-                    match result {
-                        Ok((0, _)) => return self.on_eof(),
-                        Ok((_, Ok(None))) => continue,
-                        Ok((_, Ok(Some(event)))) => {
-                            self.on_event(sink, event);
-                            continue;
-                        }
-                        Ok((_, Err(v))) => return self.fail(v.code, v.why),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            self.readable = false;
-                            return Step::Idle;
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return self.on_read_error(e),
-                    }
-                }
-                match (&self.transport).read(&mut self.input) {
-                    Ok(0) => return self.on_eof(),
-                    Ok(n) => (self.start, self.end) = (0, n),
+                let read = match self.protocol.read_payload(|room| transport.read_into(room)) {
+                    Some(fed) => fed,
+                    None => transport.read_into(&mut self.input).map(|n| {
+                        (self.start, self.end) = (0, n);
+                        (n, Ok(None))
+                    }),
+                };
+                let out = match read {
+                    Ok((0, _)) => return self.on_eof(),
+                    Ok((_, out)) => out,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.readable = false;
                         return Step::Idle;
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => return self.on_read_error(e),
+                };
+                if let Some(step) = self.handle(sink, out, &mut delivered) {
+                    return step;
                 }
             }
             while self.start < self.end {
                 let (used, out) = self.protocol.feed(&self.input[self.start..self.end]);
                 self.start += used;
-                let event = match out {
-                    Ok(Some(event)) => event,
-                    Ok(None) => continue,
-                    Err(v) => return self.fail(v.code, v.why),
-                };
-                let is_message = matches!(event, Event::Message(_));
-                self.on_event(sink, event);
-                if is_message {
-                    delivered += 1;
-                    // A reply to the first message of a turn leaves at once, before the
-                    // read that finds the socket empty: request/response pays no extra
-                    // syscall of latency. Replies to the rest of a burst leave together.
-                    if delivered == 1 && self.writable && self.outbox.has_pending() && self.flush().is_end() {
-                        return Step::End;
-                    }
+                if let Some(step) = self.handle(sink, out, &mut delivered) {
+                    return step;
                 }
             }
         }
         Step::Busy
+    }
+
+    /// Acts on what the message layer made of some input; `Some` ends the reading.
+    fn handle(&mut self, sink: &mut dyn EventSink, out: Result<Option<Event>, Violation>, delivered: &mut usize) -> Option<Step> {
+        let event = match out {
+            Ok(Some(event)) => event,
+            Ok(None) => return None,
+            Err(v) => return Some(self.fail(v.code, v.why)),
+        };
+        let is_message = matches!(event, Event::Message(_));
+        self.on_event(sink, event);
+        if is_message {
+            *delivered += 1;
+            // A reply to the first message of a turn leaves at once, before the read that
+            // finds the socket empty: request/response pays no extra syscall of latency.
+            // Replies to the rest of a burst leave together.
+            if *delivered == 1 && self.writable && self.outbox.has_pending() && self.flush().is_end() {
+                return Some(Step::End);
+            }
+        }
+        None
     }
 
     fn on_event(&mut self, sink: &mut dyn EventSink, event: Event) {
@@ -354,11 +356,6 @@ impl Connection {
         self.close_end = Some(self.outbox.push_control(OP_CLOSE, &frame.payload()));
     }
 
-
-
-
-
-
     fn flush(&mut self) -> Step {
         match self.outbox.flush_into(&mut &self.transport) {
             Ok(()) => {
@@ -400,9 +397,6 @@ impl Connection {
             Discarded::Limit => Step::Busy,
         }
     }
-
-
-
 
 }
 

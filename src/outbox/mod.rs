@@ -143,12 +143,16 @@ impl Outbox {
         }
         // While the thread is awake it writes for everyone, in batches. (Letting a sender
         // write a full chunk itself was tried: no gain measured, on bulk or 1 KiB messages.)
-        let own_callback = IN_CALLBACK_OF.with(Cell::get) == self as *const Outbox as usize;
-        // After a full socket, a sleeping thread waits for it to drain and writes then; a
-        // thread in the callback cannot, so senders keep trying (one futile syscall each
-        // while the socket stays full).
-        let blocked = q.blocked && !self.thread_is(Thread::InCallback);
-        if q.writing || blocked || self.thread_is(Thread::Awake) || own_callback {
+        let leave_it = match self.thread.load(Ordering::Acquire) {
+            t if t == Thread::Awake as u8 => true,
+            // The callback's own sends are written by the thread as it returns. Others write:
+            // even after a full socket, which the thread (busy in the callback) cannot wait
+            // for; one futile syscall each while the socket stays full.
+            t if t == Thread::InCallback as u8 => IN_CALLBACK_OF.with(Cell::get) == self as *const Outbox as usize,
+            // Asleep: after a full socket, the thread waits for it to drain and writes then.
+            _ => q.blocked,
+        };
+        if q.writing || leave_it {
             return Ok(());
         }
         let Some(writer) = q.writer.clone() else {

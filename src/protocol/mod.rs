@@ -293,10 +293,8 @@ impl Protocol {
             Err(e) => return Some(Err(e)),
         };
         let left = left - got as u64;
-        if m.text && !(left == 0 && head.fin) {
-            if let Err(v) = check_utf8(m) {
-                return Some(Ok((got, Err(v))));
-            }
+        if let Err(v) = check_text_so_far(m, left == 0 && head.fin) {
+            return Some(Ok((got, Err(v))));
         }
         Some(Ok(self.payload_taken(head, left, got)))
     }
@@ -307,12 +305,7 @@ impl Protocol {
             (Some(decoder), true) => decoder.decode(chunk, ends_message, &mut m.data, self.limits.max_message)?,
             _ => m.data.extend_from_slice(chunk),
         }
-        // Fail fast: a text message is checked as it arrives, not once complete. (A whole
-        // message is checked by `String::from_utf8` at its end instead.)
-        if m.text && !ends_message {
-            check_utf8(m)?;
-        }
-        Ok(())
+        check_text_so_far(m, ends_message)
     }
 
     /// A frame's payload is complete.
@@ -384,9 +377,14 @@ fn too_big(what: &str, len: u64, max: usize) -> Violation {
     Violation::new(CloseCode::MESSAGE_TOO_BIG, format!("{what} of {len} bytes is over the limit of {max}"))
 }
 
-/// Extends the valid prefix of a text message over the bytes that arrived. A code point cut
-/// by the end of the bytes so far is fine as long as it can still be completed.
-fn check_utf8(m: &mut Assembly) -> Result<(), Violation> {
+/// Fail fast: extends the valid prefix of a text message over the bytes that arrived, not
+/// once it is complete. A code point cut by the end of the bytes so far is fine as long as it
+/// can still be completed. (A message that `ends` here is checked whole by `String::from_utf8`
+/// at its end instead.)
+fn check_text_so_far(m: &mut Assembly, ends: bool) -> Result<(), Violation> {
+    if !m.text || ends {
+        return Ok(());
+    }
     match std::str::from_utf8(&m.data[m.checked..]) {
         Ok(_) => m.checked = m.data.len(),
         Err(e) if e.error_len().is_none() => m.checked += e.valid_up_to(),

@@ -129,13 +129,18 @@ impl Outbox {
             return Err(());
         }
         let data = opcode == OP_TEXT || opcode == OP_BINARY;
-        match (&mut q.encoder, data) {
-            (Some(encoder), true) => {
+        // A negotiated extension may transform the message (and then marks it with RSV1).
+        let encoded = match &mut q.encoder {
+            Some(encoder) if data => encoder.begin(Some(payload.len())).then(|| {
                 let mut encoded = Vec::new();
-                let rsv1 = encoder.encode(payload, &mut encoded);
-                self.push(&mut q, rsv1, opcode, &encoded);
-            }
-            _ => self.push(&mut q, false, opcode, payload),
+                encoder.encode(payload, true, &mut encoded);
+                encoded
+            }),
+            _ => None,
+        };
+        match &encoded {
+            Some(encoded) => self.push(&mut q, true, opcode, encoded),
+            None => self.push(&mut q, false, opcode, payload),
         }
         if data {
             let end = q.queued_total;

@@ -92,9 +92,11 @@ fn closed_outbox_refuses_data_and_counts_what_never_left() {
 fn an_encoder_transforms_data_messages_and_the_observer_sees_every_frame() {
     struct Reverse;
     impl Encoder for Reverse {
-        fn encode(&mut self, payload: &[u8], out: &mut Vec<u8>) -> bool {
+        fn begin(&mut self, len: Option<usize>) -> bool {
+            len.is_none_or(|n| n > 1) // a tiny message is left as it is
+        }
+        fn encode(&mut self, payload: &[u8], _last: bool, out: &mut Vec<u8>) {
             out.extend(payload.iter().rev());
-            payload.len() > 1 // a tiny message is left as it is
         }
     }
     let seen = Arc::new(Mutex::new(Vec::new()));

@@ -18,11 +18,18 @@ pub(crate) trait Decoder: Send {
 }
 
 /// The sending half, run by senders under the outgoing queue's lock, so that messages are
-/// transformed in the order they leave (a compression context depends on it).
+/// transformed in the order they leave (a compression context depends on it). A message is
+/// transformed in pieces: whole messages are one piece, a message sent as fragments is one
+/// piece per fragment.
 pub(crate) trait Encoder: Send {
-    /// Transforms one whole message payload into `out`; true when the result must be sent
-    /// with RSV1 set (an encoder may leave a message as it is, say a tiny one).
-    fn encode(&mut self, payload: &[u8], out: &mut Vec<u8>) -> bool;
+    /// Starts a data message. `len` is its whole payload's length when it is known (a
+    /// message sent whole), `None` for one streamed in fragments. True when this message is
+    /// transformed, and its first frame must carry RSV1; false leaves it as it is (a tiny
+    /// one, say), and `encode` is not called for it.
+    fn begin(&mut self, len: Option<usize>) -> bool;
+    /// Transforms the next piece of the message `begin` accepted, appending to `out`;
+    /// `last` with its final piece, which must flush whatever the transform still holds.
+    fn encode(&mut self, input: &[u8], last: bool, out: &mut Vec<u8>);
 }
 
 /// Which way a frame went.

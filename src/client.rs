@@ -3,15 +3,22 @@
 
 use std::sync::{Arc, Weak};
 
+use crossbeam_channel::Receiver;
+
+use crate::channel::ChannelSink;
 use crate::close::{CloseCode, CloseInfo};
-use crate::error::Error;
-use crate::events::EventSink;
-use crate::frame::{OP_PING, OP_PONG};
+use crate::error::{Error, FrameError};
+use crate::event::Event;
+use crate::events::{EventSink, Interrupt};
+use crate::frame::{OP_BINARY, OP_CONTINUE, OP_PING, OP_PONG, OP_TEXT};
 use crate::lifecycle::{check_close, Shared};
-use crate::message::Message;
+use crate::message::{Message, MessageKind};
 use crate::options::Options;
+use crate::outbox::{Outbox, Owner};
+use crate::raw::OpCode;
 use crate::report::Handshake;
 use crate::state::{State, Status};
+use crate::writer::MessageWriter;
 
 /// A WebSocket client: one connection at a time, run by its own background thread, with
 /// every received message handed to a callback.
@@ -68,7 +75,7 @@ impl WebSocketClient {
     where
         F: FnMut(Option<Message>) + Send + 'static,
     {
-        Self::with_sink(|_| Box::new(Callback(callback)), options)
+        Self::with_sink(|_, _| Box::new(Callback(callback)), options)
     }
 
     /// Like [`new`](Self::new), but the callback also gets a [`Handle`] to its own
@@ -97,10 +104,119 @@ impl WebSocketClient {
     where
         F: FnMut(&Handle, Option<Message>) + Send + 'static,
     {
-        Self::with_sink(|handle| Box::new(HandleCallback(callback, handle)), options)
+        Self::with_sink(|handle, _| Box::new(HandleCallback(callback, handle)), options)
     }
 
-    fn with_sink(sink: impl FnOnce(Handle) -> Box<dyn EventSink>, options: Options) -> Result<WebSocketClient, Error> {
+    /// Like [`with_handle`](Self::with_handle), but the callback gets every [`Event`] of
+    /// each connection, in order: `Opened` (with what the server answered), messages, pings,
+    /// pongs, and `Closed` (code, reason, who closed, whether clean, what failed) once, last.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use wsthread::{Event, Handle, Options, WebSocketClient};
+    /// let client = WebSocketClient::with_events(
+    ///     |ws: &Handle, event: Event| match event {
+    ///         Event::Opened(handshake) => println!("open via {:?}", handshake.peer_addr),
+    ///         Event::Message(m) => { let _ = ws.send(m); }
+    ///         Event::Pong(payload) => println!("pong {payload:?}"),
+    ///         Event::Closed(info) => println!("closed: {info}"),
+    ///         _ => {}
+    ///     },
+    ///     Options::new("ws://127.0.0.1:9001/")?,
+    /// )?;
+    /// client.connect(&[])?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_events<F>(callback: F, options: Options) -> Result<WebSocketClient, Error>
+    where
+        F: FnMut(&Handle, Event) + Send + 'static,
+    {
+        Self::with_sink(|handle, _| Box::new(EventCallback(callback, handle)), options)
+    }
+
+    /// A client whose events arrive on a bounded channel instead of a callback: block on
+    /// it, use `recv_timeout`, or `select!` it with your other channels. The events are
+    /// those of [`with_events`](Self::with_events), in the same order.
+    ///
+    /// The channel holds [`Options::channel_capacity`] events. When it is full, the
+    /// connection thread stops reading until there is room, so the server meets TCP
+    /// backpressure: nothing is dropped, and memory stays bounded whatever the server sends.
+    /// Dropping the receiver disconnects (1001), once the next event finds it gone. After
+    /// you ask to close (`disconnect`, or dropping the client), events that find the channel
+    /// full are no longer waited for: they are dropped and counted in
+    /// [`CloseInfo::undelivered_events`], and `Closed` still comes, last. So `disconnect`
+    /// may be called from the thread that reads the channel.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use std::time::Duration;
+    /// use wsthread::crossbeam_channel::{select, tick};
+    /// use wsthread::{Event, Options, WebSocketClient};
+    /// let (client, events) = WebSocketClient::channel(Options::new("ws://127.0.0.1:9001/")?)?;
+    /// client.connect(&[])?;
+    /// let ticker = tick(Duration::from_secs(1));
+    /// loop {
+    ///     select! {
+    ///         recv(events) -> event => match event {
+    ///             Ok(Event::Message(m)) => println!("got {m:?}"),
+    ///             Ok(Event::Closed(info)) => { println!("closed: {info}"); break }
+    ///             Ok(_) => {}
+    ///             Err(_) => break,
+    ///         },
+    ///         recv(ticker) -> _ => client.send("tick")?,
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn channel(options: Options) -> Result<(WebSocketClient, Receiver<Event>), Error> {
+        Self::channel_with(options, None)
+    }
+
+    /// Like [`channel`](Self::channel), and `notify` is called (on the connection thread)
+    /// after each event is queued: to wake a loop that does not block on the receiver, such
+    /// as a GUI's repaint request or a winit event-loop proxy. Keep it quick and
+    /// non-blocking.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use wsthread::{Options, WebSocketClient};
+    /// let (client, events) = WebSocketClient::channel_with_notify(
+    ///     Options::new("ws://127.0.0.1:9001/")?,
+    ///     || { /* e.g. egui_ctx.request_repaint() */ },
+    /// )?;
+    /// client.connect(&[])?;
+    /// // in the frame loop:
+    /// while let Ok(event) = events.try_recv() {
+    ///     println!("{event:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn channel_with_notify(
+        options: Options,
+        notify: impl Fn() + Send + Sync + 'static,
+    ) -> Result<(WebSocketClient, Receiver<Event>), Error> {
+        Self::channel_with(options, Some(Arc::new(notify)))
+    }
+
+    fn channel_with(
+        options: Options,
+        notify: Option<crate::channel::Notify>,
+    ) -> Result<(WebSocketClient, Receiver<Event>), Error> {
+        let (events, receiver) = crossbeam_channel::bounded(options.channel_capacity.max(1));
+        let sink = |handle: Handle, interrupt| {
+            let disconnect = Box::new(move || {
+                let _ = handle.disconnect();
+            });
+            Box::new(ChannelSink::new(events, notify, interrupt, disconnect)) as Box<dyn EventSink>
+        };
+        let client = Self::with_sink(sink, options)?;
+        Ok((client, receiver))
+    }
+
+    fn with_sink(
+        sink: impl FnOnce(Handle, Interrupt) -> Box<dyn EventSink>,
+        options: Options,
+    ) -> Result<WebSocketClient, Error> {
         let tls = if options.is_tls() { Some(crate::tls::client_config(&options.tls)?) } else { None };
         let shared = Shared::new(options, tls, |shared, status| Handle { shared, status }, sink);
         Ok(WebSocketClient { shared })
@@ -136,6 +252,25 @@ impl WebSocketClient {
     /// Sends an unsolicited pong; see [`Handle::pong`].
     pub fn pong(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
         self.shared.queue(OP_PONG, &control_payload(payload.into())?)
+    }
+
+    /// Sends one message as fragments; see [`Handle::send_fragments`].
+    pub fn send_fragments<I>(&self, kind: MessageKind, fragments: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        send_fragments(&*self.shared.outbox()?, kind, fragments)
+    }
+
+    /// Starts a message written over time; see [`Handle::writer`].
+    pub fn writer(&self, kind: MessageKind) -> Result<MessageWriter, Error> {
+        Ok(MessageWriter::new(self.shared.outbox()?, kind))
+    }
+
+    /// Sends one raw frame; see [`Handle::send_frame`].
+    pub fn send_frame(&self, opcode: OpCode, payload: &[u8], fin: bool) -> Result<(), Error> {
+        send_frame(&self.shared, opcode, payload, fin)
     }
 
     /// Closes with 1001 Going Away; see [`Handle::disconnect`].
@@ -218,6 +353,78 @@ impl Handle {
         self.shared()?.queue(OP_PONG, &control_payload(payload.into())?)
     }
 
+    /// Sends one text or binary message as several frames, one per item of `fragments`
+    /// (HTTP.jl's `send` of an iterable): for a message produced piece by piece, or to
+    /// control the framing. No items send an empty message. Data messages of other threads
+    /// wait until the last fragment has left; pings and pongs may go in between.
+    ///
+    /// For text, the whole must be valid UTF-8, though an item may end inside a code point
+    /// that the next completes. Fails with [`FrameError::InvalidUtf8`] otherwise: nothing is
+    /// sent if the first item is at fault; after that, what left cannot be taken back and
+    /// the connection is closed with 1011. An iterator that panics midway closes it too.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_| {}, wsthread::Options::new("ws://h/")?)?;
+    /// use wsthread::MessageKind;
+    /// let ws = client.handle();
+    /// // "é" is split between the first two frames; the server receives "héllo".
+    /// ws.send_fragments(MessageKind::Text, [&b"h\xc3"[..], b"\xa9l", b"lo"])?;
+    /// ws.send_fragments(MessageKind::Binary, (0..4u8).map(|i| vec![i; 1024]))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn send_fragments<I>(&self, kind: MessageKind, fragments: I) -> Result<(), Error>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        send_fragments(&*self.shared()?.outbox()?, kind, fragments)
+    }
+
+    /// Starts one text or binary message to be written over time through
+    /// [`std::io::Write`], sent as fragments as it fills; see [`MessageWriter`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = wsthread::WebSocketClient::new(|_| {}, wsthread::Options::new("ws://h/")?)?;
+    /// use std::io::Write;
+    /// let mut message = client.handle().writer(wsthread::MessageKind::Text)?;
+    /// for i in 0..100_000 {
+    ///     write!(message, "{i},")?;
+    /// }
+    /// message.finish()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn writer(&self, kind: MessageKind) -> Result<MessageWriter, Error> {
+        Ok(MessageWriter::new(self.shared()?.outbox()?, kind))
+    }
+
+    /// Sends one frame with the opcode and FIN bit chosen here (Qore's
+    /// `send(data, op, fin)`): a text or binary frame with `fin` false starts a fragmented
+    /// message of this thread, [`OpCode::Continue`] frames carry it on, and the one with
+    /// `fin` ends it; pings and pongs may go between them. A thread that starts a message
+    /// must finish it: other threads' data messages wait for it meanwhile.
+    ///
+    /// Every sequence that would break RFC 6455 is refused with [`Error::Frame`] before
+    /// anything is sent: a continuation with no message of this thread in progress
+    /// ([`FrameError::NothingToContinue`]), a new text or binary frame inside this thread's
+    /// message ([`FrameError::MessageInProgress`]; another thread's is waited for instead),
+    /// a fragmented or over-long control frame, a Close (use `disconnect`), a reserved
+    /// opcode, text that cannot be valid UTF-8.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_| {}, wsthread::Options::new("ws://h/")?)?;
+    /// use wsthread::OpCode;
+    /// client.send_frame(OpCode::Text, b"Hel", false)?;
+    /// client.send_frame(OpCode::Ping, b"", true)?;
+    /// client.send_frame(OpCode::Continue, b"lo", true)?; // the server receives "Hello"
+    /// # Ok(()) }
+    /// ```
+    pub fn send_frame(&self, opcode: OpCode, payload: &[u8], fin: bool) -> Result<(), Error> {
+        send_frame(&*self.shared()?, opcode, payload, fin)
+    }
+
     /// Closes with 1001 Going Away. See [`disconnect_with`](Self::disconnect_with).
     pub fn disconnect(&self) -> Result<(), Error> {
         self.disconnect_with(CloseCode::GOING_AWAY, "")
@@ -263,6 +470,54 @@ fn control_payload(payload: Vec<u8>) -> Result<Vec<u8>, Error> {
     Ok(payload)
 }
 
+fn send_frame(shared: &Shared, opcode: OpCode, payload: &[u8], fin: bool) -> Result<(), Error> {
+    match opcode {
+        OpCode::Ping | OpCode::Pong if !fin => Err(FrameError::FragmentedControl.into()),
+        OpCode::Ping | OpCode::Pong if payload.len() > 125 => Err(FrameError::ControlTooLong(payload.len()).into()),
+        OpCode::Ping | OpCode::Pong => shared.queue(opcode.code(), payload),
+        OpCode::Close => Err(FrameError::Close.into()),
+        OpCode::Text | OpCode::Binary | OpCode::Continue => shared.fragment(Owner::of_this_thread(), opcode.code(), payload, fin),
+        OpCode::Reserved(code) => Err(FrameError::ReservedOpCode(code).into()),
+    }
+}
+
+fn send_fragments<I>(outbox: &Outbox, kind: MessageKind, fragments: I) -> Result<(), Error>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    /// Closes the connection if the message is left unfinished (an error, or a panic in
+    /// the iterator): see `Outbox::abandon`.
+    struct Unfinished<'a>(&'a Outbox, Owner, bool);
+    impl Drop for Unfinished<'_> {
+        fn drop(&mut self) {
+            if self.2 {
+                self.0.abandon(self.1, "send_fragments stopped midway");
+            }
+        }
+    }
+    let owner = Owner::new();
+    let mut guard = Unfinished(outbox, owner, false);
+    let mut opcode = match kind {
+        MessageKind::Text => OP_TEXT,
+        MessageKind::Binary => OP_BINARY,
+    };
+    let mut items = fragments.into_iter();
+    let mut current = items.next();
+    loop {
+        // One item ahead, to know which fragment is the last.
+        let next = items.next();
+        let fin = next.is_none();
+        outbox.fragment(owner, opcode, current.as_ref().map_or(&[][..], |c| c.as_ref()), fin)?;
+        guard.2 = !fin;
+        if fin {
+            return Ok(());
+        }
+        opcode = OP_CONTINUE;
+        current = next;
+    }
+}
+
 
 /// Qore's form: `Some(message)` for each message, `None` once at the end.
 struct Callback<F>(F);
@@ -273,6 +528,27 @@ impl<F: FnMut(Option<Message>) + Send> EventSink for Callback<F> {
     }
     fn closed(&mut self, _: &CloseInfo) {
         (self.0)(None)
+    }
+}
+
+/// Every event, with a handle.
+struct EventCallback<F>(F, Handle);
+
+impl<F: FnMut(&Handle, Event) + Send> EventSink for EventCallback<F> {
+    fn opened(&mut self, handshake: &Handshake) {
+        (self.0)(&self.1, Event::Opened(handshake.clone()))
+    }
+    fn message(&mut self, message: Message) {
+        (self.0)(&self.1, Event::Message(message))
+    }
+    fn ping(&mut self, payload: &[u8]) {
+        (self.0)(&self.1, Event::Ping(payload.to_vec()))
+    }
+    fn pong(&mut self, payload: &[u8]) {
+        (self.0)(&self.1, Event::Pong(payload.to_vec()))
+    }
+    fn closed(&mut self, info: &CloseInfo) {
+        (self.0)(&self.1, Event::Closed(info.clone()))
     }
 }
 

@@ -104,6 +104,11 @@ pub struct CloseInfo {
     pub unsent_messages: usize,
     /// The bytes of frames (headers included) that were queued and never written.
     pub unsent_bytes: u64,
+    /// Channel form only: events that arrived after you asked to close (with `disconnect`,
+    /// or by dropping the client) while the event channel was full, and were dropped
+    /// instead of waiting for room. 0 in every other case: until you ask to close, a full
+    /// channel makes the connection wait, and nothing is dropped.
+    pub undelivered_events: usize,
 }
 
 impl fmt::Display for CloseInfo {
@@ -121,6 +126,9 @@ impl fmt::Display for CloseInfo {
         }
         if self.unsent_messages > 0 {
             write!(f, " ({} message(s), {} bytes never sent)", self.unsent_messages, self.unsent_bytes)?;
+        }
+        if self.undelivered_events > 0 {
+            write!(f, " ({} event(s) dropped after the disconnect: channel full)", self.undelivered_events)?;
         }
         Ok(())
     }

@@ -54,6 +54,48 @@ pub enum Error {
     Aborted,
     /// `connect` was called from the connection's own callback, where it would wait for itself.
     InCallback,
+    /// A frame, a fragment or a fragmented message was refused before anything of it was
+    /// sent: it would have put an invalid sequence on the wire. The connection is unharmed.
+    Frame(FrameError),
+}
+
+/// Why [`send_frame`](crate::Handle::send_frame), a fragment or a
+/// [`MessageWriter`](crate::MessageWriter) was refused. Nothing of the refused frame was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// A continuation frame, and this thread has no fragmented message in progress.
+    NothingToContinue,
+    /// A new data frame while this thread's (or this writer's) own fragmented message is
+    /// still in progress: finish it first. (Another thread's message is waited for instead.)
+    MessageInProgress,
+    /// A control frame that is not final (control frames cannot be fragmented).
+    FragmentedControl,
+    /// A control frame with a payload over 125 bytes; carries the length given.
+    ControlTooLong(usize),
+    /// A raw Close frame: use `disconnect`, which runs the close handshake.
+    Close,
+    /// A reserved opcode, which no peer would understand.
+    ReservedOpCode(u8),
+    /// Text that is not valid UTF-8 (a code point may be split between fragments, but the
+    /// whole message must be valid). At the end of a message, the bytes of an unfinished
+    /// code point that were already sent cannot be taken back: the connection is then
+    /// closed with 1011, so that the server never takes a broken text for a whole one.
+    InvalidUtf8,
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::NothingToContinue => f.write_str("continuation frame without a fragmented message in progress"),
+            FrameError::MessageInProgress => f.write_str("a fragmented message of this sender is still in progress"),
+            FrameError::FragmentedControl => f.write_str("control frames cannot be fragmented"),
+            FrameError::ControlTooLong(n) => write!(f, "control frame payload of {n} bytes is over the 125-byte limit"),
+            FrameError::Close => f.write_str("raw Close frames are not sent: use disconnect"),
+            FrameError::ReservedOpCode(code) => write!(f, "reserved opcode {code:#x}"),
+            FrameError::InvalidUtf8 => f.write_str("text is not valid UTF-8"),
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -81,6 +123,7 @@ impl fmt::Display for Error {
             Error::InCallback => {
                 write!(f, "connect() cannot be called from the connection's own callback")
             }
+            Error::Frame(e) => write!(f, "frame refused: {e}"),
         }
     }
 }
@@ -92,6 +135,12 @@ impl StdError for Error {
             Error::Certificate(e) | Error::Tls(e) => Some(&**e),
             _ => None,
         }
+    }
+}
+
+impl From<FrameError> for Error {
+    fn from(e: FrameError) -> Self {
+        Error::Frame(e)
     }
 }
 

@@ -1,19 +1,28 @@
 //! Where a connection's events go. The connection thread talks to one `EventSink`; the
-//! closures given to `WebSocketClient::new` and `with_handle` are implementations of it (in
-//! `client.rs`), so other forms (a handler with every event, a channel to block or
-//! `select!` on) can be added beside them without touching the connection thread.
+//! closures given to `WebSocketClient::new`, `with_handle` and `with_events`, and the event
+//! channel, are implementations of it (in `client.rs` and `channel.rs`).
+
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::close::CloseInfo;
 use crate::message::Message;
+use crate::report::Handshake;
 
 /// Receives a connection's events, on the connection thread, in the order they happened.
 pub(crate) trait EventSink: Send {
+    /// The connection is open; called first.
+    fn opened(&mut self, _handshake: &Handshake) {}
     /// A complete data message arrived.
     fn message(&mut self, message: Message);
     /// The server pinged us (the pong is sent by the connection thread).
     fn ping(&mut self, _payload: &[u8]) {}
     /// A pong arrived.
     fn pong(&mut self, _payload: &[u8]) {}
+    /// How many events this connection dropped (see `CloseInfo::undelivered_events`);
+    /// asked once, just before `closed`.
+    fn undelivered(&mut self) -> usize {
+        0
+    }
     /// The connection ended; called exactly once per connection, last.
     fn closed(&mut self, info: &CloseInfo);
 }
@@ -25,4 +34,33 @@ pub(crate) struct Discard;
 impl EventSink for Discard {
     fn message(&mut self, _: Message) {}
     fn closed(&mut self, _: &CloseInfo) {}
+}
+
+/// Raised when the user asks to close (`disconnect`, or dropping the client): a sink that
+/// waits for room in a full channel stops waiting, so that the close goes ahead.
+#[derive(Clone)]
+pub(crate) struct Interrupt {
+    raise: Sender<()>,
+    raised: Receiver<()>,
+}
+
+impl Interrupt {
+    pub(crate) fn new() -> Interrupt {
+        let (raise, raised) = crossbeam_channel::bounded(1);
+        Interrupt { raise, raised }
+    }
+
+    pub(crate) fn raise(&self) {
+        let _ = self.raise.try_send(());
+    }
+
+    /// Forgets a raise of an earlier connection's.
+    pub(crate) fn clear(&self) {
+        while self.raised.try_recv().is_ok() {}
+    }
+
+    /// Ready (for `select!`) once raised.
+    pub(crate) fn raised(&self) -> &Receiver<()> {
+        &self.raised
+    }
 }

@@ -9,8 +9,10 @@
 
 use std::io::Cursor;
 
-use tungstenite::protocol::frame::coding::OpCode;
+use tungstenite::protocol::frame::coding::OpCode as WireOpCode;
 use tungstenite::protocol::frame::FrameHeader;
+
+use crate::raw::{Direction, Frame, OpCode};
 
 /// Opcodes (RFC 6455 §5.2).
 pub(crate) const OP_CONTINUE: u8 = 0x0;
@@ -28,8 +30,9 @@ pub(crate) const MAX_HEADER: usize = 14;
 pub(crate) struct Head {
     pub fin: bool,
     pub rsv1: bool,
-    /// RSV2 or RSV3: no extension we know uses them.
-    pub rsv23: bool,
+    /// No extension we know uses RSV2 or RSV3.
+    pub rsv2: bool,
+    pub rsv3: bool,
     pub opcode: u8,
     pub masked: bool,
     /// The payload length the header announces (not yet arrived, and not trusted).
@@ -39,6 +42,19 @@ pub(crate) struct Head {
 impl Head {
     pub(crate) fn is_control(&self) -> bool {
         self.opcode & 0x8 != 0
+    }
+
+    /// The frame as the public frame hook shows it.
+    pub(crate) fn show<'a>(&self, direction: Direction, payload: &'a [u8]) -> Frame<'a> {
+        Frame {
+            direction,
+            opcode: OpCode::from_code(self.opcode),
+            fin: self.fin,
+            rsv1: self.rsv1,
+            rsv2: self.rsv2,
+            rsv3: self.rsv3,
+            payload,
+        }
     }
 }
 
@@ -62,7 +78,8 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Parsed {
             let head = Head {
                 fin: h.is_final,
                 rsv1: h.rsv1,
-                rsv23: h.rsv2 || h.rsv3,
+                rsv2: h.rsv2,
+                rsv3: h.rsv3,
                 opcode: u8::from(h.opcode),
                 masked: h.mask.is_some(),
                 len,
@@ -89,7 +106,7 @@ pub(crate) fn encode(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: u8, paylo
     // The mask must be unpredictable to the page's scripts (§10.3): rand's thread-local
     // generator is a CSPRNG seeded from the OS, the same source tungstenite uses.
     let mask: [u8; 4] = rand::random();
-    let header = FrameHeader { is_final: fin, rsv1, rsv2: false, rsv3: false, opcode: OpCode::from(opcode), mask: Some(mask) };
+    let header = FrameHeader { is_final: fin, rsv1, rsv2: false, rsv3: false, opcode: WireOpCode::from(opcode), mask: Some(mask) };
     // Formatting into a Vec cannot fail: its writes never do.
     let _ = header.format(payload.len() as u64, out);
     let body = out.len();

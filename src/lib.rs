@@ -66,7 +66,9 @@
 // The layers, top to bottom: a file uses files of its own group or of groups below it,
 // never above (`farm-studio look` finds no circles).
 // The API callers hold.
+mod channel;
 mod client;
+mod writer;
 // Connect and disconnect; the connection thread, and what it reports to.
 mod lifecycle;
 mod connection;
@@ -84,8 +86,10 @@ mod transport;
 // The public API's plain data, used at every layer.
 mod close;
 mod error;
+mod event;
 mod message;
 mod options;
+mod raw;
 mod report;
 mod state;
 
@@ -95,8 +99,12 @@ pub mod fuzz;
 
 pub use client::{Handle, WebSocketClient};
 pub use close::{CloseCode, CloseInfo, ClosedBy};
-pub use error::Error;
-pub use message::Message;
+pub use crossbeam_channel;
+pub use error::{Error, FrameError};
+pub use event::Event;
+pub use message::{Message, MessageKind};
+pub use raw::{Direction, Frame, FrameHook, OpCode};
+pub use writer::MessageWriter;
 pub use options::{Options, RootCerts, TlsOptions};
 pub use report::{Handshake, HttpResponse, Timings, TlsInfo};
 pub use state::State;

@@ -15,12 +15,13 @@ use crate::close::CloseCode;
 use crate::connection::{Connection, Parts};
 use crate::dial::{dial, Abort, Dialed};
 use crate::error::Error;
-use crate::events::{Discard, EventSink};
-use crate::frame::{OP_BINARY, OP_TEXT};
+use crate::events::{Discard, EventSink, Interrupt};
+use crate::frame::{Head, OP_BINARY, OP_TEXT};
 use crate::message::Message;
 use crate::options::Options;
-use crate::outbox::Outbox;
-use crate::protocol::{Limits, Protocol};
+use crate::outbox::{Outbox, Owner};
+use crate::protocol::{FrameObserver, Limits, Protocol};
+use crate::raw::{Direction, FrameHook};
 use crate::report::Handshake;
 use crate::state::{State, Status};
 
@@ -44,6 +45,8 @@ pub(crate) struct Shared {
     life: Mutex<Life>,
     /// Stops a connect in progress, so that disconnect and drop never wait for a dial.
     abort: Abort,
+    /// Tells the event sink that the user asked to close (see `Interrupt`).
+    interrupt: Interrupt,
 }
 
 /// The other threads' end of a connection.
@@ -92,22 +95,25 @@ pub(crate) fn check_close(code: CloseCode, reason: &str) -> Result<(), Error> {
 }
 
 impl Shared {
-    /// A client's shared part; `sink` makes the event sink, given a handle to the client.
+    /// A client's shared part; `sink` makes the event sink, given a handle to the client
+    /// and the interrupt raised when the user asks to close.
     pub(crate) fn new<H>(
         options: Options,
         tls: Option<Arc<ClientConfig>>,
         handle: impl FnOnce(Weak<Shared>, Arc<Status>) -> H,
-        sink: impl FnOnce(H) -> Box<dyn EventSink>,
+        sink: impl FnOnce(H, Interrupt) -> Box<dyn EventSink>,
     ) -> Arc<Shared> {
         let status = Arc::new(Status::new());
+        let interrupt = Interrupt::new();
         Arc::new_cyclic(|weak| Shared {
             options,
             tls,
             status: status.clone(),
             link: RwLock::new(None),
             dropped: AtomicBool::new(false),
-            life: Mutex::new(Life::Idle(sink(handle(weak.clone(), status)))),
+            life: Mutex::new(Life::Idle(sink(handle(weak.clone(), status), interrupt.clone()))),
             abort: Abort::default(),
+            interrupt,
         })
     }
 
@@ -129,9 +135,23 @@ impl Shared {
             return Err(Error::NotConnected);
         }
         match &*self.link.read() {
-            Some(link) => link.outbox.send(opcode, payload).map_err(|()| Error::NotConnected),
+            Some(link) => link.outbox.send(opcode, payload),
             None => Err(Error::NotConnected),
         }
+    }
+
+    /// Queues one frame of `owner`'s fragmented message (see [`Outbox::fragment`]).
+    pub(crate) fn fragment(&self, owner: Owner, opcode: u8, payload: &[u8], fin: bool) -> Result<(), Error> {
+        self.outbox()?.fragment(owner, opcode, payload, fin)
+    }
+
+    /// The open connection's outgoing queue, for a message written over time: a later
+    /// connection's queue is another, so the message cannot continue there.
+    pub(crate) fn outbox(&self) -> Result<Arc<Outbox>, Error> {
+        if self.status.get() != State::Open {
+            return Err(Error::NotConnected);
+        }
+        self.link.read().as_ref().map(|link| link.outbox.clone()).ok_or(Error::NotConnected)
     }
 
     pub(crate) fn disconnect(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
@@ -152,6 +172,8 @@ impl Shared {
     pub(crate) fn request_close(&self, code: CloseCode, reason: String) {
         // Closing from now on: later sends fail instead of being dropped behind the Close.
         self.status.open_to_closing();
+        // A connection thread waiting for room in a full event channel goes on to close.
+        self.interrupt.raise();
         if let Some(link) = &*self.link.read() {
             link.outbox.request_close(code, reason);
         }
@@ -186,6 +208,7 @@ impl Shared {
         }
         self.abort.reset();
         self.shut_down_locked(&mut life, CloseCode::GOING_AWAY, String::new());
+        self.interrupt.clear();
         self.status.connecting();
         match self.start(headers, &mut life) {
             Ok(handshake) => Ok(handshake),
@@ -202,15 +225,17 @@ impl Shared {
         let Dialed { poll, waker, transport, tail, handshake } = dial(&self.options, self.tls.as_ref(), headers, &self.abort)?;
         let o = &self.options;
         let limits = Limits { max_message: o.max_message_size, max_frame: o.max_frame_size };
-        let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), None, None));
+        let observer = o.frame_hook.clone().map(observer);
+        let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), None, observer.clone()));
         let parts = Parts {
             transport,
             tail,
             poll,
             outbox: outbox.clone(),
-            protocol: Protocol::new(limits, None, None),
+            protocol: Protocol::new(limits, None, observer),
             status: self.status.clone(),
             close_timeout: o.close_timeout,
+            handshake: handshake.clone(),
         };
         let status = self.status.clone();
         // The sink reaches the thread through a channel once it is running, so that a
@@ -223,7 +248,8 @@ impl Shared {
         let spawned = thread::Builder::new().name("wsthread-connection".into()).stack_size(o.thread_stack_size).spawn(
             move || {
                 let mut sink = take.recv().unwrap_or_else(|_| Box::new(Discard));
-                let info = Connection::new(parts).run(&mut *sink);
+                let mut info = Connection::new(parts).run(&mut *sink);
+                info.undelivered_events = catch_unwind(AssertUnwindSafe(|| sink.undelivered())).unwrap_or(0);
                 status.ended(info.clone());
                 if catch_unwind(AssertUnwindSafe(|| sink.closed(&info))).is_err() {
                     log::error!("callback panicked while handling the end of the connection");
@@ -245,4 +271,14 @@ impl Shared {
         let _ = give.send(sink);
         Ok(handshake)
     }
+}
+
+/// The user's frame hook as the message layer's observer. A panic in the hook is caught
+/// here: it must not fail a sender's `send`, nor the connection.
+fn observer(hook: FrameHook) -> FrameObserver {
+    Arc::new(move |direction: Direction, head: &Head, payload: &[u8]| {
+        if catch_unwind(AssertUnwindSafe(|| (hook.0)(&head.show(direction, payload)))).is_err() {
+            log::error!("the frame hook panicked (ignored)");
+        }
+    })
 }

@@ -17,7 +17,26 @@ pub enum Message {
     Binary(Vec<u8>),
 }
 
+/// The kind of a data message, for messages sent in fragments
+/// ([`send_fragments`](crate::Handle::send_fragments), [`writer`](crate::Handle::writer)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// Text: the whole message must be valid UTF-8 (a code point may be split between
+    /// fragments).
+    Text,
+    /// Binary.
+    Binary,
+}
+
 impl Message {
+    /// The kind of this message.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::Text(_) => MessageKind::Text,
+            Message::Binary(_) => MessageKind::Binary,
+        }
+    }
+
     /// The payload as bytes, whatever the kind.
     pub fn as_bytes(&self) -> &[u8] {
         match self {

@@ -5,6 +5,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::Error;
+use crate::raw::{Frame, FrameHook};
 
 /// Everything that shapes a client's connections. Build it with [`Options::new`], then set
 /// fields directly or chain the setters of the same names.
@@ -48,6 +49,14 @@ pub struct Options {
     pub thread_stack_size: usize,
     /// TLS settings for `wss://` URLs.
     pub tls: TlsOptions,
+    /// How many events the channel of [`WebSocketClient::channel`](crate::WebSocketClient::channel)
+    /// holds. When it is full, the connection thread stops reading until there is room, so
+    /// the server meets TCP backpressure and nothing is dropped: what the channel holds is at
+    /// most this many messages of at most `max_message_size`. Defaults to 64.
+    pub channel_capacity: usize,
+    /// Shown every frame in and out (see [`FrameHook`]), for debugging and custom protocols.
+    /// Defaults to none.
+    pub frame_hook: Option<FrameHook>,
 }
 
 /// Which root certificates verify a `wss://` server.
@@ -100,6 +109,8 @@ impl Options {
             tcp_nodelay: true,
             thread_stack_size: 512 << 10,
             tls: TlsOptions::default(),
+            channel_capacity: 64,
+            frame_hook: None,
         })
     }
 
@@ -147,6 +158,18 @@ impl Options {
     /// Sets [`Options::thread_stack_size`].
     pub fn thread_stack_size(mut self, bytes: usize) -> Self {
         self.thread_stack_size = bytes;
+        self
+    }
+
+    /// Sets [`Options::channel_capacity`] (at least 1).
+    pub fn channel_capacity(mut self, events: usize) -> Self {
+        self.channel_capacity = events;
+        self
+    }
+
+    /// Sets [`Options::frame_hook`] to `hook`.
+    pub fn frame_hook(mut self, hook: impl Fn(&Frame<'_>) + Send + Sync + 'static) -> Self {
+        self.frame_hook = Some(FrameHook::new(hook));
         self
     }
 

@@ -107,7 +107,7 @@ impl Connection {
             CloseState::Closing { .. } | CloseState::Failed { .. } => (CloseCode::ABNORMAL, String::new(), ClosedBy::Local),
         };
         let clean = error.is_none() && close_left && self.protocol.state().is_complete();
-        let info = CloseInfo { code, reason, closed_by, clean, error, unsent_messages, unsent_bytes };
+        let info = CloseInfo { code, reason, closed_by, clean, error, unsent_messages, unsent_bytes, undelivered_events: 0 };
         log::info!("connection ended: {info}");
         // Close the socket before anyone hears of the end, so that a reconnect never
         // overlaps with this connection. For TLS, say goodbye with close_notify.

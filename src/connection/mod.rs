@@ -28,6 +28,7 @@ use crate::events::EventSink;
 use crate::frame::{OP_CLOSE, OP_PONG};
 use crate::outbox::Outbox;
 use crate::protocol::{CloseFrame, CloseState, Event, Protocol, Violation};
+use crate::report::Handshake;
 use crate::state::{State, Status};
 use crate::timers::{Timer, Timers};
 use crate::transport::{Discarded, Transport};
@@ -79,6 +80,8 @@ pub(crate) struct Parts {
     pub protocol: Protocol,
     pub status: Arc<Status>,
     pub close_timeout: Duration,
+    /// What the server answered, for the sink's first event.
+    pub handshake: Handshake,
 }
 
 pub(crate) struct Connection {
@@ -88,6 +91,8 @@ pub(crate) struct Connection {
     protocol: Protocol,
     status: Arc<Status>,
     close_timeout: Duration,
+    /// Taken by the first event.
+    handshake: Option<Handshake>,
     timers: Timers,
     /// Received bytes not yet fed to the protocol: `input[start..end]`.
     input: Vec<u8>,
@@ -111,7 +116,7 @@ pub(crate) struct Connection {
 
 impl Connection {
     pub(crate) fn new(parts: Parts) -> Connection {
-        let Parts { transport, tail, poll, outbox, protocol, status, close_timeout } = parts;
+        let Parts { transport, tail, poll, outbox, protocol, status, close_timeout, handshake } = parts;
         let mut input = vec![0; READ_BUFFER.max(tail.len())];
         input[..tail.len()].copy_from_slice(&tail);
         Connection {
@@ -121,6 +126,7 @@ impl Connection {
             protocol,
             status,
             close_timeout,
+            handshake: Some(handshake),
             timers: Timers::default(),
             end: tail.len(),
             input,
@@ -159,6 +165,9 @@ impl Connection {
 
     /// The loop: work, then sleep, until the connection is over.
     fn drive(&mut self, sink: &mut dyn EventSink) {
+        if let Some(handshake) = self.handshake.take() {
+            self.call(sink, |s| s.opened(&handshake));
+        }
         let mut events = Events::with_capacity(16);
         loop {
             let step = self.turn(sink);

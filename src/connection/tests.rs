@@ -23,10 +23,19 @@ fn an_internal_panic_still_sends_close_1011() {
     let waker = Arc::new(Waker::new(poll.registry(), WAKER).unwrap());
     let transport = Transport::Plain(Arc::new(socket));
     let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), None, None));
-    let observer: FrameObserver = Arc::new(|_, _| panic!("observer bug"));
+    let observer: FrameObserver = Arc::new(|_, _, _| panic!("observer bug"));
     let protocol = Protocol::new(Limits::default(), None, Some(observer));
     let status = Arc::new(Status::new());
-    let parts = Parts { transport, tail: Vec::new(), poll, outbox, protocol, status, close_timeout: Duration::from_secs(10) };
+    let handshake = crate::report::Handshake {
+        status: 101,
+        headers: Vec::new(),
+        subprotocol: None,
+        extensions: Vec::new(),
+        peer_addr: server.local_addr().unwrap(),
+        tls: None,
+        timings: Default::default(),
+    };
+    let parts = Parts { transport, tail: Vec::new(), poll, outbox, protocol, status, close_timeout: Duration::from_secs(10), handshake };
     server.write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
     let thread = std::thread::spawn(move || Connection::new(parts).run(&mut Discard));
 

@@ -18,21 +18,56 @@
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
+use std::thread::{self, ThreadId};
 
 use mio::Waker;
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::close::CloseCode;
-use crate::frame::{self, Head, OP_BINARY, OP_TEXT};
-use crate::protocol::{Direction, Encoder, FrameObserver};
+use crate::error::{Error, FrameError};
+use crate::frame::{self, Head, OP_BINARY, OP_CONTINUE, OP_TEXT};
+use crate::protocol::{Encoder, FrameObserver, Utf8Stream};
+use crate::raw::Direction;
 use crate::transport::Transport;
 
 thread_local! {
     /// The outbox whose callback this thread is running, if any (its address): a send
     /// from inside a callback only queues, and the connection thread writes it right after.
     static IN_CALLBACK_OF: Cell<usize> = const { Cell::new(0) };
+    /// The owner of this thread's raw fragmented messages (`Owner::of_this_thread`).
+    static THREAD_OWNER: Owner = Owner::new();
+}
+
+/// Who sends a fragmented message: a message writer, or a thread sending raw frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Owner(u64);
+
+impl Owner {
+    /// A new owner, unlike any other.
+    pub(crate) fn new() -> Owner {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Owner(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The owner of the raw frames this thread sends.
+    pub(crate) fn of_this_thread() -> Owner {
+        THREAD_OWNER.with(|o| *o)
+    }
+}
+
+/// A fragmented message on its way: until its final frame, no other data frame may enter
+/// the queue (RFC 6455 §5.4); control frames may.
+struct Stream {
+    owner: Owner,
+    /// The thread that sent its last fragment: a whole message sent by that thread now
+    /// would wait for itself, and is refused instead.
+    thread: ThreadId,
+    /// For text: what the fragments so far leave unfinished.
+    utf8: Option<Utf8Stream>,
+    /// The extension transforms this message (its first frame carried RSV1).
+    encoded: bool,
 }
 
 /// The outgoing queue of one connection, shared by its senders and its thread.
@@ -40,6 +75,9 @@ pub(crate) struct Outbox {
     queue: Mutex<Queue>,
     /// Signalled when a writer puts back what it took (see `Queue::writing`).
     writer_done: Condvar,
+    /// Signalled when a fragmented message ends, or the queue closes: whole messages of
+    /// other senders wait for it.
+    stream_done: Condvar,
     waker: Arc<Waker>,
     observer: Option<FrameObserver>,
     /// A [`Thread`]. Changed to and from `Asleep` only under the queue's lock (with the
@@ -102,6 +140,8 @@ struct Queue {
     writer: Option<Transport>,
     /// A negotiated extension's sending half: transforms data messages in queue order.
     encoder: Option<Box<dyn Encoder>>,
+    /// The fragmented message in progress, if any.
+    stream: Option<Stream>,
 }
 
 impl Outbox {
@@ -116,36 +156,154 @@ impl Outbox {
         queue.encoder = encoder;
         // The thread starts awake: it looks at the queue before its first sleep.
         let thread = AtomicU8::new(Thread::Awake as u8);
-        Outbox { queue: Mutex::new(queue), writer_done: Condvar::new(), waker, observer, thread }
+        Outbox { queue: Mutex::new(queue), writer_done: Condvar::new(), stream_done: Condvar::new(), waker, observer, thread }
     }
 
     // ---- senders' side ----
 
     /// Queues one frame with `payload` (a whole message, or a ping or pong of the user's).
+    /// A data message waits while another sender's fragmented message is in progress.
     /// Fails once the connection is closing or over.
-    pub(crate) fn send(&self, opcode: u8, payload: &[u8]) -> Result<(), ()> {
+    pub(crate) fn send(&self, opcode: u8, payload: &[u8]) -> Result<(), Error> {
         let mut q = self.queue.lock();
         if q.closed {
-            return Err(());
+            return Err(Error::NotConnected);
         }
         let data = opcode == OP_TEXT || opcode == OP_BINARY;
+        if data && q.stream.is_some() {
+            q = self.wait_for_stream(q)?;
+        }
+        if data {
+            self.push_message(&mut q, opcode, payload);
+        } else {
+            self.push(&mut q, true, false, opcode, payload);
+        }
+        self.dispatch(q);
+        Ok(())
+    }
+
+    /// Queues one frame of `owner`'s fragmented message: `opcode` text or binary starts it
+    /// (waiting while another sender's is in progress; with `fin`, it is a whole message),
+    /// continuation carries on; `fin` ends it. Text is checked to be UTF-8 across the
+    /// fragments. A refused fragment leaves nothing queued and the message as it was.
+    pub(crate) fn fragment(&self, owner: Owner, opcode: u8, payload: &[u8], fin: bool) -> Result<(), Error> {
+        let mut q = self.queue.lock();
+        if q.closed {
+            return Err(Error::NotConnected);
+        }
+        let mine = q.stream.as_ref().is_some_and(|s| s.owner == owner);
+        match opcode {
+            OP_CONTINUE if !mine => return Err(FrameError::NothingToContinue.into()),
+            OP_CONTINUE => {}
+            _ if mine => return Err(FrameError::MessageInProgress.into()),
+            _ => {
+                if q.stream.is_some() {
+                    q = self.wait_for_stream(q)?;
+                }
+                let utf8 = (opcode == OP_TEXT).then(Utf8Stream::default);
+                if fin {
+                    if utf8.is_some_and(|u| u.after(payload, true).is_none()) {
+                        return Err(FrameError::InvalidUtf8.into());
+                    }
+                    self.push_message(&mut q, opcode, payload);
+                    self.dispatch(q);
+                    return Ok(());
+                }
+                let utf8 = match utf8.map(|u| u.after(payload, false)) {
+                    Some(None) => return Err(FrameError::InvalidUtf8.into()),
+                    Some(next) => next,
+                    None => None,
+                };
+                let encoded = q.encoder.as_mut().is_some_and(|e| e.begin(None));
+                q.stream = Some(Stream { owner, thread: thread::current().id(), utf8, encoded });
+                self.push_piece(&mut q, opcode, payload, false);
+                self.dispatch(q);
+                return Ok(());
+            }
+        }
+        let stream = q.stream.as_mut().expect("checked above: the message is this owner's");
+        if let Some(utf8) = &mut stream.utf8 {
+            *utf8 = utf8.after(payload, fin).ok_or(FrameError::InvalidUtf8)?;
+        }
+        stream.thread = thread::current().id();
+        self.push_piece(&mut q, OP_CONTINUE, payload, fin);
+        if fin {
+            q.stream = None;
+            self.stream_done.notify_all();
+        }
+        self.dispatch(q);
+        Ok(())
+    }
+
+    /// `owner`'s fragmented message cannot be finished (its writer was dropped during a
+    /// panic, or its text ended inside a code point): what left cannot be taken back, so
+    /// the connection is closed with 1011 rather than let the server take a part for the
+    /// whole.
+    pub(crate) fn abandon(&self, owner: Owner, why: &str) {
+        let mine = self.queue.lock().stream.as_ref().is_some_and(|s| s.owner == owner);
+        if mine {
+            log::error!("closing the connection: a fragmented message was abandoned ({why})");
+            self.request_close(CloseCode::INTERNAL_ERROR, "message abandoned".to_owned());
+        }
+    }
+
+    /// Waits until no fragmented message is in progress. Fails when the connection closes
+    /// meanwhile, and when the message in progress was last fed by this very thread (it
+    /// would wait for itself).
+    fn wait_for_stream<'a>(&'a self, mut q: MutexGuard<'a, Queue>) -> Result<MutexGuard<'a, Queue>, Error> {
+        let me = thread::current().id();
+        while let Some(stream) = &q.stream {
+            if stream.thread == me {
+                return Err(FrameError::MessageInProgress.into());
+            }
+            self.stream_done.wait(&mut q);
+            if q.closed {
+                return Err(Error::NotConnected);
+            }
+        }
+        Ok(q)
+    }
+
+    /// Queues a whole data message, through the extension if one is negotiated.
+    fn push_message(&self, q: &mut Queue, opcode: u8, payload: &[u8]) {
         // A negotiated extension may transform the message (and then marks it with RSV1).
         let encoded = match &mut q.encoder {
-            Some(encoder) if data => encoder.begin(Some(payload.len())).then(|| {
+            Some(encoder) => encoder.begin(Some(payload.len())).then(|| {
                 let mut encoded = Vec::new();
                 encoder.encode(payload, true, &mut encoded);
                 encoded
             }),
-            _ => None,
+            None => None,
         };
         match &encoded {
-            Some(encoded) => self.push(&mut q, true, opcode, encoded),
-            None => self.push(&mut q, false, opcode, payload),
+            Some(encoded) => self.push(q, true, true, opcode, encoded),
+            None => self.push(q, true, false, opcode, payload),
         }
-        if data {
+        let end = q.queued_total;
+        q.ends.push_back(end);
+    }
+
+    /// Queues one frame of the fragmented message in `q.stream`, through its extension.
+    fn push_piece(&self, q: &mut Queue, opcode: u8, payload: &[u8], fin: bool) {
+        let first = opcode != OP_CONTINUE;
+        let encoded = q.stream.as_ref().is_some_and(|s| s.encoded);
+        if encoded {
+            let mut out = Vec::new();
+            if let Some(encoder) = &mut q.encoder {
+                encoder.encode(payload, fin, &mut out);
+            }
+            self.push(q, fin, first, opcode, &out);
+        } else {
+            self.push(q, fin, false, opcode, payload);
+        }
+        if fin {
             let end = q.queued_total;
             q.ends.push_back(end);
         }
+    }
+
+    /// After a frame is queued: leaves the writing to the thread, or writes it on this one.
+    fn dispatch(&self, mut q: MutexGuard<'_, Queue>) {
         // While the thread is awake it writes for everyone, in batches. (Letting a sender
         // write a full chunk itself was tried: no gain measured, on bulk or 1 KiB messages.)
         let leave_it = match self.thread.load(Ordering::Acquire) {
@@ -158,11 +316,11 @@ impl Outbox {
             _ => q.blocked,
         };
         if q.writing || leave_it {
-            return Ok(());
+            return;
         }
         let Some(writer) = q.writer.clone() else {
             self.wake(&mut q);
-            return Ok(());
+            return;
         };
         drop(q);
         if self.write(&mut &writer, false).is_err() {
@@ -172,7 +330,6 @@ impl Outbox {
                 self.wake(&mut q);
             }
         }
-        Ok(())
     }
 
     /// Queues a control frame of the connection thread's own (a pong, our Close), even
@@ -180,7 +337,7 @@ impl Outbox {
     /// [`written`](Self::written) reaches that.
     pub(crate) fn push_control(&self, opcode: u8, payload: &[u8]) -> u64 {
         let mut q = self.queue.lock();
-        self.push(&mut q, false, opcode, payload);
+        self.push(&mut q, true, false, opcode, payload);
         q.queued_total
     }
 
@@ -189,13 +346,13 @@ impl Outbox {
         self.queue.lock().written_total
     }
 
-    fn push(&self, q: &mut Queue, rsv1: bool, opcode: u8, payload: &[u8]) {
+    fn push(&self, q: &mut Queue, fin: bool, rsv1: bool, opcode: u8, payload: &[u8]) {
         if let Some(observe) = &self.observer {
-            let head = Head { fin: true, rsv1, rsv23: false, opcode, masked: true, len: payload.len() as u64 };
-            observe(Direction::Outgoing, &head);
+            let head = Head { fin, rsv1, rsv2: false, rsv3: false, opcode, masked: true, len: payload.len() as u64 };
+            observe(Direction::Outgoing, &head, payload);
         }
         let len = frame::encoded_len(payload.len());
-        frame::encode(q.chunk_for(len), true, rsv1, opcode, payload);
+        frame::encode(q.chunk_for(len), fin, rsv1, opcode, payload);
         q.pending += len;
         q.queued_total += len as u64;
     }
@@ -205,6 +362,7 @@ impl Outbox {
     pub(crate) fn request_close(&self, code: CloseCode, reason: String) {
         let mut q = self.queue.lock();
         q.closed = true;
+        self.stream_done.notify_all();
         q.close_request.get_or_insert((code, reason));
         q.woken = true;
         let _ = self.waker.wake();
@@ -337,6 +495,7 @@ impl Outbox {
     /// No more data messages from now on (a Close is being sent or the connection failed).
     pub(crate) fn close(&self) {
         self.queue.lock().closed = true;
+        self.stream_done.notify_all();
     }
 
     /// Writes the queue to `out` (the transport), then flushes it. `WouldBlock` when the
@@ -354,9 +513,11 @@ impl Outbox {
         while q.writing {
             self.writer_done.wait(&mut q);
         }
-        let unsent = (q.ends.len(), q.queued_total - q.written_total);
+        // A fragmented message cut short never left whole either.
+        let unsent = (q.ends.len() + usize::from(q.stream.is_some()), q.queued_total - q.written_total);
         *q = Queue::new(None);
         q.closed = true;
+        self.stream_done.notify_all();
         unsent
     }
 }
@@ -406,6 +567,7 @@ impl Queue {
             blocked: false,
             writer,
             encoder: None,
+            stream: None,
         }
     }
 

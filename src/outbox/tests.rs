@@ -101,7 +101,7 @@ fn an_encoder_transforms_data_messages_and_the_observer_sees_every_frame() {
     }
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    let observer: FrameObserver = Arc::new(move |dir, head: &Head| log.lock().push((dir, head.opcode, head.rsv1)));
+    let observer: FrameObserver = Arc::new(move |dir, head: &Head, _: &[u8]| log.lock().push((dir, head.opcode, head.rsv1)));
     let (outbox, _poll) = outbox(Some(Box::new(Reverse)), Some(observer));
     outbox.send(OP_TEXT, b"abc").unwrap();
     outbox.send(OP_PING, b"xy").unwrap();

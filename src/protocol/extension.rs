@@ -1,11 +1,12 @@
 //! Seams of the message layer for what plugs into it: an extension that claims RSV1 and
 //! transforms payloads (permessage-deflate, RFC 7692, is the one to come), and an observer
-//! that sees every frame header in both directions.
+//! that sees every frame in both directions.
 
 use std::sync::Arc;
 
 use crate::frame::Head;
 use crate::protocol::Violation;
+use crate::raw::Direction;
 
 /// The receiving half of a negotiated extension, run on the connection thread.
 pub(crate) trait Decoder: Send {
@@ -32,13 +33,7 @@ pub(crate) trait Encoder: Send {
     fn encode(&mut self, input: &[u8], last: bool, out: &mut Vec<u8>);
 }
 
-/// Which way a frame went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Direction {
-    Incoming,
-    Outgoing,
-}
-
-/// Sees the header of every frame: incoming ones as they are parsed (before any check),
+/// Sees every frame with its payload as it is on the wire (unmasked): incoming ones once
+/// complete, before they are acted on (only frames whose header passed the checks);
 /// outgoing ones as they are queued. Called on whichever thread handles the frame.
-pub(crate) type FrameObserver = Arc<dyn Fn(Direction, &Head) + Send + Sync>;
+pub(crate) type FrameObserver = Arc<dyn Fn(Direction, &Head, &[u8]) + Send + Sync>;

@@ -12,13 +12,16 @@
 
 mod closing;
 mod extension;
+mod utf8;
 
 pub(crate) use closing::{CloseFrame, CloseState};
-pub(crate) use extension::{Decoder, Direction, Encoder, FrameObserver};
+pub(crate) use extension::{Decoder, Encoder, FrameObserver};
+pub(crate) use utf8::Utf8Stream;
 
 use std::io;
 
 use crate::close::CloseCode;
+use crate::raw::Direction;
 use crate::frame::{self, Head, Parsed, MAX_HEADER, OP_BINARY, OP_CLOSE, OP_CONTINUE, OP_PING, OP_PONG, OP_TEXT};
 use crate::message::Message;
 
@@ -97,6 +100,8 @@ pub(crate) struct Protocol {
     control: Vec<u8>,
     decoder: Option<Box<dyn Decoder>>,
     observer: Option<FrameObserver>,
+    /// The current frame's payload as it arrived, kept for the observer (only with one).
+    observed: Vec<u8>,
     close: CloseState,
     /// The room the next [`read_payload`](Self::read_payload) offers.
     direct_room: u64,
@@ -115,6 +120,7 @@ impl Protocol {
             control: Vec::new(),
             decoder,
             observer,
+            observed: Vec::new(),
             close: CloseState::Open,
             direct_room: DIRECT_MIN,
         }
@@ -176,9 +182,6 @@ impl Protocol {
                 Parsed::Invalid(why) => return (0, Err(Violation::protocol(why))),
             }
         };
-        if let Some(observe) = &self.observer {
-            observe(Direction::Incoming, &head);
-        }
         if let Err(v) = self.check(&head) {
             return (used, Err(v));
         }
@@ -203,7 +206,7 @@ impl Protocol {
         if head.masked {
             return Err(Violation::protocol("the server sent a masked frame"));
         }
-        if head.rsv23 || (head.rsv1 && self.decoder.is_none()) {
+        if head.rsv2 || head.rsv3 || (head.rsv1 && self.decoder.is_none()) {
             return Err(Violation::protocol("a reserved bit is set and no extension claims it"));
         }
         if head.len >> 63 != 0 {
@@ -250,6 +253,9 @@ impl Protocol {
         let left = left - take as u64;
         let chunk = &bytes[..take];
         let last = left == 0;
+        if self.observer.is_some() {
+            self.observed.extend_from_slice(chunk);
+        }
         if head.is_control() {
             self.control.extend_from_slice(chunk);
         } else if let Err(v) = self.take_data(chunk, last && head.fin) {
@@ -275,7 +281,8 @@ impl Protocol {
     pub(crate) fn read_payload(&mut self, read: impl FnOnce(&mut [u8]) -> io::Result<usize>) -> Option<io::Result<Fed>> {
         let Stage::Payload { head, left } = self.stage else { return None };
         let m = self.message.as_mut()?;
-        if head.is_control() || m.encoded || left < DIRECT_MIN || !self.close.reads() {
+        // The observer is shown each frame's payload whole: collected in `payload_step`.
+        if head.is_control() || m.encoded || left < DIRECT_MIN || !self.close.reads() || self.observer.is_some() {
             return None;
         }
         let before = m.data.len();
@@ -310,6 +317,10 @@ impl Protocol {
 
     /// A frame's payload is complete.
     fn end_frame(&mut self, head: &Head) -> Result<Option<Event>, Violation> {
+        if let Some(observe) = &self.observer {
+            observe(Direction::Incoming, head, &self.observed);
+            self.observed.clear();
+        }
         match head.opcode {
             OP_PING => Ok(Some(Event::Ping(std::mem::take(&mut self.control)))),
             OP_PONG => Ok(Some(Event::Pong(std::mem::take(&mut self.control)))),

@@ -190,7 +190,8 @@ impl Decoder for SwapCase {
 fn an_extension_claims_rsv1_and_decodes_messages() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    let observer: FrameObserver = Arc::new(move |dir, head: &Head| log.lock().unwrap().push((dir, head.opcode, head.rsv1)));
+    let observer: FrameObserver =
+        Arc::new(move |dir, head: &Head, payload: &[u8]| log.lock().unwrap().push((dir, head.opcode, head.rsv1, payload.to_vec())));
     let mut p = Protocol::new(Limits { max_message: Some(8), max_frame: None }, Some(Box::new(SwapCase)), Some(observer));
     let mut bytes = server_frame(false, true, OP_TEXT, "Hé".as_bytes());
     bytes.extend(server_frame(true, false, OP_CONTINUE, b"LLO"));
@@ -201,7 +202,11 @@ fn an_extension_claims_rsv1_and_decodes_messages() {
     assert_eq!(events[1], Event::Message(Message::Text("plain".into())));
     assert_eq!(
         *seen.lock().unwrap(),
-        vec![(Direction::Incoming, OP_TEXT, true), (Direction::Incoming, OP_CONTINUE, false), (Direction::Incoming, OP_TEXT, false)]
+        vec![
+            (Direction::Incoming, OP_TEXT, true, "Hé".as_bytes().to_vec()),
+            (Direction::Incoming, OP_CONTINUE, false, b"LLO".to_vec()),
+            (Direction::Incoming, OP_TEXT, false, b"plain".to_vec())
+        ]
     );
     // The limit applies to the decoded size, and RSV1 stays refused on continuations.
     fails_with_decoder(&server_frame(true, true, OP_BINARY, &[0; 9]), 1009);

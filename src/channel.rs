@@ -1,0 +1,164 @@
+//! The channel form: a connection's events on a bounded `crossbeam_channel`, for programs
+//! that block on a receiver, use `recv_timeout`, or `select!` it with their other channels.
+//!
+//! When the channel is full the connection thread waits for room, so it stops reading and
+//! the server meets TCP backpressure: nothing is dropped, and what the channel holds stays
+//! bounded. Two things end the wait: the receiver being dropped (the client then disconnects
+//! with 1001), and the user asking to close (`disconnect`, or dropping the client) — from
+//! then on, events of that connection that find no room are counted in
+//! `CloseInfo::undelivered_events` instead of waiting, and the final `Closed` waits for room
+//! on a small thread of its own, so that a `disconnect` called by the very thread that reads
+//! the channel cannot wait for itself, and `Closed` still comes, last.
+
+use std::sync::Arc;
+use std::thread;
+
+use crossbeam_channel::{Receiver, Select, Sender, TrySendError};
+
+use crate::close::CloseInfo;
+use crate::event::Event;
+use crate::events::{EventSink, Interrupt};
+use crate::message::Message;
+use crate::report::Handshake;
+
+/// Called after each event is queued, to wake a loop that does not block on the receiver.
+pub(crate) type Notify = Arc<dyn Fn() + Send + Sync>;
+
+pub(crate) struct ChannelSink {
+    events: Sender<Event>,
+    notify: Option<Notify>,
+    interrupt: Interrupt,
+    /// Disconnects (1001): called when the receiver is found gone.
+    disconnect: Box<dyn Fn() + Send>,
+    /// The user asked this connection to close: events no longer wait for room.
+    interrupted: bool,
+    /// The receiver was dropped.
+    gone: bool,
+    /// Events this connection dropped after `interrupted`.
+    undelivered: usize,
+    /// Disconnected once an earlier `Closed`, waiting for room on its own thread, is queued.
+    lingering: Option<Receiver<()>>,
+}
+
+impl ChannelSink {
+    pub(crate) fn new(
+        events: Sender<Event>,
+        notify: Option<Notify>,
+        interrupt: Interrupt,
+        disconnect: Box<dyn Fn() + Send>,
+    ) -> ChannelSink {
+        ChannelSink { events, notify, interrupt, disconnect, interrupted: false, gone: false, undelivered: 0, lingering: None }
+    }
+
+    /// Queues `event`, waiting for room unless the user asked to close. `last`: the
+    /// connection's `Closed`, which is never dropped.
+    fn deliver(&mut self, event: Event, last: bool) {
+        if self.gone {
+            return;
+        }
+        // An earlier connection's `Closed` goes first.
+        if let Some(lingering) = &self.lingering {
+            if !self.interrupted && self.wait(lingering.clone()) {
+                self.lingering = None;
+            }
+        }
+        if self.lingering.is_some() {
+            return self.cannot_wait(event, last);
+        }
+        match self.events.try_send(event) {
+            Ok(()) => self.queued(),
+            Err(TrySendError::Disconnected(_)) => self.receiver_gone(),
+            Err(TrySendError::Full(event)) if self.interrupted => self.cannot_wait(event, last),
+            Err(TrySendError::Full(event)) => {
+                // Wait for room or for the user's close, whichever comes first.
+                let mut select = Select::new();
+                let room = select.send(&self.events);
+                select.recv(self.interrupt.raised());
+                let op = select.select();
+                if op.index() == room {
+                    match op.send(&self.events, event) {
+                        Ok(()) => self.queued(),
+                        Err(_) => self.receiver_gone(),
+                    }
+                } else {
+                    let _ = op.recv(self.interrupt.raised());
+                    self.interrupted = true;
+                    self.cannot_wait(event, last)
+                }
+            }
+        }
+    }
+
+    /// Waits for `signal` to be disconnected (true) or for the user's close (false).
+    fn wait(&mut self, signal: Receiver<()>) -> bool {
+        crossbeam_channel::select! {
+            recv(signal) -> _ => true,
+            recv(self.interrupt.raised()) -> _ => {
+                self.interrupted = true;
+                false
+            }
+        }
+    }
+
+    /// After the user's close, with no room: drop a plain event (counted), or leave the
+    /// `Closed` to a thread that waits for room.
+    fn cannot_wait(&mut self, event: Event, last: bool) {
+        if !last {
+            self.undelivered += 1;
+            return;
+        }
+        let (done, signal) = crossbeam_channel::bounded::<()>(0);
+        let before = self.lingering.take();
+        let events = self.events.clone();
+        let notify = self.notify.clone();
+        let spawned = thread::Builder::new().name("wsthread-closed-event".into()).stack_size(64 << 10).spawn(move || {
+            if let Some(before) = before {
+                let _ = before.recv();
+            }
+            if events.send(event).is_ok() {
+                if let Some(notify) = notify {
+                    notify();
+                }
+            }
+            drop(done);
+        });
+        match spawned {
+            Ok(_) => self.lingering = Some(signal),
+            Err(e) => log::error!("the Closed event is lost: no thread to deliver it ({e})"),
+        }
+    }
+
+    fn queued(&self) {
+        if let Some(notify) = &self.notify {
+            notify();
+        }
+    }
+
+    fn receiver_gone(&mut self) {
+        self.gone = true;
+        log::info!("the event receiver was dropped: disconnecting");
+        (self.disconnect)();
+    }
+}
+
+impl EventSink for ChannelSink {
+    fn opened(&mut self, handshake: &Handshake) {
+        self.interrupted = false;
+        self.deliver(Event::Opened(handshake.clone()), false);
+    }
+    fn message(&mut self, message: Message) {
+        self.deliver(Event::Message(message), false);
+    }
+    fn ping(&mut self, payload: &[u8]) {
+        self.deliver(Event::Ping(payload.to_vec()), false);
+    }
+    fn pong(&mut self, payload: &[u8]) {
+        self.deliver(Event::Pong(payload.to_vec()), false);
+    }
+    fn undelivered(&mut self) -> usize {
+        std::mem::take(&mut self.undelivered)
+    }
+    fn closed(&mut self, info: &CloseInfo) {
+        self.deliver(Event::Closed(info.clone()), true);
+    }
+}

@@ -1,0 +1,47 @@
+//! Every event of a connection, as one value: what the event forms
+//! ([`WebSocketClient::with_events`](crate::WebSocketClient::with_events) and
+//! [`WebSocketClient::channel`](crate::WebSocketClient::channel)) deliver.
+
+use crate::close::CloseInfo;
+use crate::message::Message;
+use crate::report::Handshake;
+
+/// One event of a connection. Each connection delivers `Opened` first, then messages, pings
+/// and pongs in the order they arrived, then `Closed` exactly once, last.
+///
+/// The enum is `#[non_exhaustive]`: later versions add events (the reconnect events, for
+/// example), so a `match` needs a `_` arm.
+///
+/// ```no_run
+/// # fn main() -> Result<(), wsthread::Error> {
+/// use wsthread::{Event, Options, WebSocketClient};
+/// let (client, events) = WebSocketClient::channel(Options::new("ws://127.0.0.1:9001/")?)?;
+/// client.connect(&[])?;
+/// for event in events.iter() {
+///     match event {
+///         Event::Opened(handshake) => println!("open: {}", handshake.status),
+///         Event::Message(m) => println!("got {m:?}"),
+///         Event::Closed(info) => {
+///             println!("closed: {info}");
+///             break;
+///         }
+///         _ => {}
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// The connection is open: what the server answered to the upgrade (the same value
+    /// `connect` returns).
+    Opened(Handshake),
+    /// A complete text or binary message.
+    Message(Message),
+    /// The server pinged us, with this payload. The pong has already been queued.
+    Ping(Vec<u8>),
+    /// A pong arrived, with this payload.
+    Pong(Vec<u8>),
+    /// The connection ended: code, reason, who closed, whether it was clean, what failed.
+    Closed(CloseInfo),
+}

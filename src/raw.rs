@@ -1,0 +1,172 @@
+//! Frames as the caller sees them: the opcodes of [`send_frame`](crate::Handle::send_frame)
+//! and what the frame hook ([`Options::frame_hook`](crate::Options::frame_hook)) is shown.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A frame's opcode (RFC 6455 §5.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OpCode {
+    /// The continuation of a fragmented message (0x0).
+    Continue,
+    /// The first frame of a text message (0x1).
+    Text,
+    /// The first frame of a binary message (0x2).
+    Binary,
+    /// Close (0x8).
+    Close,
+    /// Ping (0x9).
+    Ping,
+    /// Pong (0xA).
+    Pong,
+    /// A reserved opcode, as a hostile or broken server may send one (the connection then
+    /// fails with 1002).
+    Reserved(u8),
+}
+
+impl OpCode {
+    /// The opcode's value on the wire.
+    pub fn code(self) -> u8 {
+        match self {
+            OpCode::Continue => 0x0,
+            OpCode::Text => 0x1,
+            OpCode::Binary => 0x2,
+            OpCode::Close => 0x8,
+            OpCode::Ping => 0x9,
+            OpCode::Pong => 0xA,
+            OpCode::Reserved(code) => code,
+        }
+    }
+
+    /// The opcode of a wire value (only its low four bits count).
+    pub fn from_code(code: u8) -> OpCode {
+        match code & 0xF {
+            0x0 => OpCode::Continue,
+            0x1 => OpCode::Text,
+            0x2 => OpCode::Binary,
+            0x8 => OpCode::Close,
+            0x9 => OpCode::Ping,
+            0xA => OpCode::Pong,
+            other => OpCode::Reserved(other),
+        }
+    }
+
+    /// True for Close, Ping and Pong (and the reserved control opcodes 0xB–0xF).
+    pub fn is_control(self) -> bool {
+        self.code() & 0x8 != 0
+    }
+}
+
+impl fmt::Display for OpCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpCode::Continue => f.write_str("continue"),
+            OpCode::Text => f.write_str("text"),
+            OpCode::Binary => f.write_str("binary"),
+            OpCode::Close => f.write_str("close"),
+            OpCode::Ping => f.write_str("ping"),
+            OpCode::Pong => f.write_str("pong"),
+            OpCode::Reserved(code) => write!(f, "reserved-{code:#x}"),
+        }
+    }
+}
+
+/// Which way a frame went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// From the server to us.
+    Incoming,
+    /// From us to the server.
+    Outgoing,
+}
+
+/// One frame, as the frame hook sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Frame<'a> {
+    /// Which way it went.
+    pub direction: Direction,
+    /// Its opcode.
+    pub opcode: OpCode,
+    /// The FIN bit: the last frame of its message.
+    pub fin: bool,
+    /// The reserved bits; RSV1 marks a message compressed by permessage-deflate.
+    pub rsv1: bool,
+    /// See `rsv1`.
+    pub rsv2: bool,
+    /// See `rsv1`.
+    pub rsv3: bool,
+    /// The payload as it is on the wire, unmasked (still compressed, when RSV1 says so).
+    pub payload: &'a [u8],
+}
+
+impl fmt::Display for Frame<'_> {
+    /// One line: `<` incoming or `>` outgoing, the opcode, `fin` or `more`, the RSV bits that
+    /// are set, and the payload length, for example `< text fin len=5`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let arrow = match self.direction {
+            Direction::Incoming => '<',
+            Direction::Outgoing => '>',
+        };
+        write!(f, "{arrow} {} {}", self.opcode, if self.fin { "fin" } else { "more" })?;
+        for (set, name) in [(self.rsv1, "rsv1"), (self.rsv2, "rsv2"), (self.rsv3, "rsv3")] {
+            if set {
+                write!(f, " {name}")?;
+            }
+        }
+        write!(f, " len={}", self.payload.len())
+    }
+}
+
+/// A function shown every frame: incoming ones once their payload is complete, before the
+/// connection acts on them; outgoing ones as they are queued. It runs on whichever thread
+/// handles the frame (the connection thread, or the sender's) while that frame's queue or
+/// parser waits, so keep it quick. It only looks: it cannot change a frame or the protocol's
+/// state, and a panic in it is caught and logged.
+///
+/// ```
+/// # fn main() -> Result<(), wsthread::Error> {
+/// let options = wsthread::Options::new("ws://127.0.0.1:9001/")?
+///     .frame_hook(|frame: &wsthread::Frame| eprintln!("{frame}"));
+/// # let _ = options; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct FrameHook(pub(crate) Arc<dyn Fn(&Frame<'_>) + Send + Sync>);
+
+impl FrameHook {
+    /// Wraps `hook`.
+    pub fn new(hook: impl Fn(&Frame<'_>) + Send + Sync + 'static) -> FrameHook {
+        FrameHook(Arc::new(hook))
+    }
+}
+
+impl fmt::Debug for FrameHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FrameHook(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opcodes_round_trip_and_frames_print_on_one_line() {
+        for code in 0..16 {
+            assert_eq!(OpCode::from_code(code).code(), code);
+        }
+        let frame = Frame {
+            direction: Direction::Incoming,
+            opcode: OpCode::Text,
+            fin: true,
+            rsv1: false,
+            rsv2: false,
+            rsv3: false,
+            payload: b"hello",
+        };
+        assert_eq!(frame.to_string(), "< text fin len=5");
+        let ping = Frame { direction: Direction::Outgoing, opcode: OpCode::Ping, payload: b"", ..frame };
+        assert_eq!(ping.to_string(), "> ping fin len=0");
+    }
+}

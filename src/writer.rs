@@ -1,0 +1,167 @@
+//! A message written over time: `std::io::Write` on one text or binary message that goes
+//! out as fragments (RFC 6455 §5.4), for payloads too large to hold whole.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::thread;
+
+use crate::error::{Error, FrameError};
+use crate::frame::{OP_BINARY, OP_TEXT};
+use crate::message::MessageKind;
+use crate::outbox::{Outbox, Owner};
+use crate::protocol::Utf8Stream;
+
+/// Bytes gathered before a fragment leaves: large enough that the frame header is noise,
+/// small enough to stream.
+const FRAGMENT: usize = 64 * 1024;
+
+/// One message, written in pieces with [`std::io::Write`], sent as fragments of up to 64 KiB
+/// as they fill (or at each `flush`), and ended by [`finish`](Self::finish) or by dropping
+/// the writer. Made by [`Handle::writer`](crate::Handle::writer) or
+/// [`WebSocketClient::writer`](crate::WebSocketClient::writer).
+///
+/// From its first fragment to its last, data messages of other threads wait (their `send`
+/// blocks); pings and pongs still go. So finish it promptly, and do not `send` from the
+/// thread that holds an unfinished writer: that is refused with
+/// [`FrameError::MessageInProgress`] rather than wait for itself.
+///
+/// For text, each `write` must keep the text valid UTF-8; a code point may be split between
+/// writes. A write that breaks it is refused (`io::ErrorKind::InvalidData`) and nothing of
+/// it is taken. A message that ends inside a code point, or a writer dropped while its
+/// thread panics, cannot be finished honestly: the connection is then closed with 1011, so
+/// that the server never takes a part for the whole.
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::io::Write;
+/// use wsthread::{MessageKind, Options, WebSocketClient};
+/// let client = WebSocketClient::new(|_| {}, Options::new("ws://127.0.0.1:9001/")?)?;
+/// client.connect(&[])?;
+/// let mut message = client.writer(MessageKind::Binary)?;
+/// std::io::copy(&mut std::fs::File::open("big.bin")?, &mut message)?;
+/// message.finish()?;
+/// # Ok(()) }
+/// ```
+pub struct MessageWriter {
+    outbox: Arc<Outbox>,
+    owner: Owner,
+    opcode: u8,
+    buffer: Vec<u8>,
+    /// For text: what the bytes taken so far leave unfinished.
+    utf8: Option<Utf8Stream>,
+    state: Progress,
+}
+
+/// How far the message has gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Progress {
+    /// Nothing sent yet: other senders are not held up.
+    Unsent,
+    /// Fragments have left; the rest must follow.
+    Sending,
+    /// The final fragment left (or the message was given up).
+    Done,
+}
+
+impl MessageWriter {
+    pub(crate) fn new(outbox: Arc<Outbox>, kind: MessageKind) -> MessageWriter {
+        let (opcode, utf8) = match kind {
+            MessageKind::Text => (OP_TEXT, Some(Utf8Stream::default())),
+            MessageKind::Binary => (OP_BINARY, None),
+        };
+        MessageWriter { outbox, owner: Owner::new(), opcode, buffer: Vec::new(), utf8, state: Progress::Unsent }
+    }
+
+    /// Sends what is buffered as the final fragment, ending the message. A message that
+    /// never filled a fragment leaves as one ordinary frame.
+    ///
+    /// Fails with [`Error::NotConnected`] when the connection closed meanwhile, and with
+    /// [`FrameError::InvalidUtf8`] when a text ends inside a code point (the connection is
+    /// then closed with 1011, unless nothing had been sent).
+    pub fn finish(mut self) -> Result<(), Error> {
+        self.end()
+    }
+
+    fn end(&mut self) -> Result<(), Error> {
+        if self.state == Progress::Done {
+            return Ok(());
+        }
+        if self.utf8.is_some_and(|u| !u.is_whole()) {
+            self.give_up("the text ends inside a code point");
+            return Err(FrameError::InvalidUtf8.into());
+        }
+        let result = self.send(true);
+        if result.is_err() {
+            self.give_up("its last fragment could not be sent");
+        }
+        self.state = Progress::Done;
+        result
+    }
+
+    /// Sends the buffer as one fragment (the final one with `fin`).
+    fn send(&mut self, fin: bool) -> Result<(), Error> {
+        let opcode = if self.state == Progress::Unsent { self.opcode } else { crate::frame::OP_CONTINUE };
+        self.outbox.fragment(self.owner, opcode, &self.buffer, fin)?;
+        self.buffer.clear();
+        self.state = if fin { Progress::Done } else { Progress::Sending };
+        Ok(())
+    }
+
+    fn give_up(&mut self, why: &str) {
+        if self.state == Progress::Sending {
+            self.outbox.abandon(self.owner, why);
+        }
+        self.state = Progress::Done;
+    }
+}
+
+impl Write for MessageWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.state == Progress::Done {
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "the message is already finished"));
+        }
+        if let Some(utf8) = &mut self.utf8 {
+            *utf8 = utf8
+                .after(bytes, false)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, Error::Frame(FrameError::InvalidUtf8)))?;
+        }
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= FRAGMENT {
+            self.send(false).map_err(to_io)?;
+        }
+        Ok(bytes.len())
+    }
+
+    /// Sends what is buffered as a fragment now.
+    fn flush(&mut self) -> io::Result<()> {
+        if self.state == Progress::Done || self.buffer.is_empty() {
+            return Ok(());
+        }
+        self.send(false).map_err(to_io)
+    }
+}
+
+impl Drop for MessageWriter {
+    /// Finishes the message; see the type's documentation for a drop during a panic.
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.give_up("its writer was dropped during a panic");
+        } else if let Err(e) = self.end() {
+            log::warn!("a message writer dropped unfinished could not end its message: {e}");
+        }
+    }
+}
+
+fn to_io(e: Error) -> io::Error {
+    let kind = match e {
+        Error::NotConnected => io::ErrorKind::NotConnected,
+        _ => io::ErrorKind::InvalidData,
+    };
+    io::Error::new(kind, e)
+}
+
+impl std::fmt::Debug for MessageWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageWriter").field("buffered", &self.buffer.len()).field("state", &self.state).finish()
+    }
+}

@@ -3,10 +3,13 @@
 //! ```text
 //! cargo run --example wscat -- URL [-H 'Name: value']... [--protocol P]... [--ca FILE]
 //!                                  [--insecure] [--show-handshake] [--connect-timeout SECS]
+//!                                  [--show-frames] [--show-ping-pong]
 //! ```
 //!
 //! Each line of stdin is sent as one text message; each text message received is printed as
-//! one line on stdout, a binary one as `<binary N bytes>`. At the end of stdin the client
+//! one line on stdout, a binary one as `<binary N bytes>`; `--show-frames` prints every frame
+//! in and out on stderr (`< text fin len=5`), `--show-ping-pong` the pings and pongs
+//! received (`< ping "…"`). At the end of stdin the client
 //! closes with 1000 and waits for the server's Close. Exit status: 0 after a clean close,
 //! 1 when the connect fails or the connection ends abnormally, 2 for a usage error.
 
@@ -16,7 +19,7 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::Sender;
-use wsthread::{Error, Message, Options, WebSocketClient};
+use wsthread::{Error, Event as WsEvent, Frame, Message, Options, WebSocketClient};
 
 const USAGE: &str = "\
 usage: wscat URL [options]
@@ -28,6 +31,8 @@ usage: wscat URL [options]
   --insecure              accept any server certificate (tests only)
   --show-handshake        print the response status and headers to stderr
   --connect-timeout SECS  give up connecting after SECS seconds (default 30)
+  --show-frames           print each frame in and out on stderr ('< text fin len=5')
+  --show-ping-pong        print the pings and pongs received on stderr
   -h, --help              show this help
 
 Each stdin line is sent as a text message; received messages are printed on stdout.
@@ -41,6 +46,8 @@ struct Args {
     insecure: bool,
     show_handshake: bool,
     connect_timeout: Option<Duration>,
+    show_frames: bool,
+    show_ping_pong: bool,
 }
 
 /// What the main thread waits for: stdin's lines and end, or the connection's end.
@@ -90,20 +97,32 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
         options = options.connect_timeout(timeout);
     }
     options = options.danger_accept_invalid_certs(args.insecure);
+    if args.show_frames {
+        options = options.frame_hook(|frame: &Frame| eprintln!("{frame}"));
+    }
 
     let (events, wait) = crossbeam_channel::unbounded();
     let on_end = events.clone();
-    let client = WebSocketClient::new(
-        move |msg: Option<Message>| {
-            let mut out = io::stdout().lock();
-            // A closed stdout is not the connection's problem: ignore write errors.
-            let _ = match msg {
-                Some(Message::Text(text)) => writeln!(out, "{text}"),
-                Some(Message::Binary(bytes)) => writeln!(out, "<binary {} bytes>", bytes.len()),
-                None => {
+    let show_ping_pong = args.show_ping_pong;
+    let client = WebSocketClient::with_events(
+        move |_, event: WsEvent| {
+            // A closed stdout or stderr is not the connection's problem: ignore write errors.
+            let _ = match event {
+                WsEvent::Message(Message::Text(text)) => writeln!(io::stdout().lock(), "{text}"),
+                WsEvent::Message(Message::Binary(bytes)) => {
+                    writeln!(io::stdout().lock(), "<binary {} bytes>", bytes.len())
+                }
+                WsEvent::Ping(payload) if show_ping_pong => {
+                    writeln!(io::stderr().lock(), "< ping {:?}", String::from_utf8_lossy(&payload))
+                }
+                WsEvent::Pong(payload) if show_ping_pong => {
+                    writeln!(io::stderr().lock(), "< pong {:?}", String::from_utf8_lossy(&payload))
+                }
+                WsEvent::Closed(_) => {
                     let _ = on_end.send(Event::ConnectionEnded);
                     Ok(())
                 }
+                _ => Ok(()),
             };
         },
         options,
@@ -200,6 +219,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         insecure: false,
         show_handshake: false,
         connect_timeout: None,
+        show_frames: false,
+        show_ping_pong: false,
     };
     while let Some(arg) = argv.next() {
         let mut value = |name: &str| argv.next().ok_or_else(|| format!("{name} needs a value"));
@@ -217,6 +238,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--ca" => args.ca = Some(value(&arg)?),
             "--insecure" => args.insecure = true,
             "--show-handshake" => args.show_handshake = true,
+            "--show-frames" => args.show_frames = true,
+            "--show-ping-pong" => args.show_ping_pong = true,
             "--connect-timeout" => {
                 let text = value(&arg)?;
                 let secs: f64 = text

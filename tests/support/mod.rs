@@ -2,6 +2,7 @@
 //! - `server`: local servers on 127.0.0.1:0 that stop when their guard is dropped;
 //! - `echo`: the echo server most tests use, and `connected_echo()`, a client connected to it;
 //! - `events`: a collector that turns the client's callback into a channel, and waits on it;
+//! - `event_log`: the same for the event forms (`with_events`, `channel`);
 //! - `raw`: the server's side driven by hand, raw frames and bytes;
 //! - `violation`: `Violation`, for "the server sends these bytes, the client must close with
 //!   code N and a reason that says why";
@@ -13,6 +14,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod echo;
+mod event_log;
 mod events;
 mod raw;
 mod server;
@@ -23,6 +25,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use echo::*;
+pub use event_log::*;
 pub use events::*;
 pub use raw::*;
 pub use server::*;

@@ -25,6 +25,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Which form to pick
+//!
+//! - [`WebSocketClient::new`]: messages and the end only (`Some(msg)` … `None`), Qore's
+//!   shape; [`with_handle`](WebSocketClient::with_handle) adds a [`Handle`] to reply from inside.
+//! - [`WebSocketClient::with_events`]: every [`Event`] (opened, message, ping, pong, closed)
+//!   in one callback.
+//! - [`WebSocketClient::channel`]: no callback; the same events on a bounded
+//!   [`crossbeam_channel::Receiver`] to block on or `select!`, with TCP backpressure when
+//!   it is full.
+//!
+//! Messages can also be sent in pieces ([`Handle::send_fragments`], [`Handle::writer`]) or
+//! as raw frames ([`Handle::send_frame`]), and [`Options::frame_hook`] sees every frame.
+//!
 //! ## Threads
 //!
 //! ```text

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread;
 
 use crate::error::{Error, FrameError};
-use crate::frame::{OP_BINARY, OP_TEXT};
+use crate::frame::{OP_BINARY, OP_CONTINUE, OP_TEXT};
 use crate::message::MessageKind;
 use crate::outbox::{Outbox, Owner};
 use crate::protocol::Utf8Stream;
@@ -100,9 +100,19 @@ impl MessageWriter {
 
     /// Sends the buffer as one fragment (the final one with `fin`).
     fn send(&mut self, fin: bool) -> Result<(), Error> {
-        let opcode = if self.state == Progress::Unsent { self.opcode } else { crate::frame::OP_CONTINUE };
-        self.outbox.fragment(self.owner, opcode, &self.buffer, fin)?;
-        self.buffer.clear();
+        let buffer = std::mem::take(&mut self.buffer);
+        let sent = self.send_piece(&buffer, fin);
+        self.buffer = buffer;
+        if sent.is_ok() {
+            self.buffer.clear();
+        }
+        sent
+    }
+
+    /// Sends `piece` as the next fragment (the final one with `fin`).
+    fn send_piece(&mut self, piece: &[u8], fin: bool) -> Result<(), Error> {
+        let opcode = if self.state == Progress::Unsent { self.opcode } else { OP_CONTINUE };
+        self.outbox.fragment(self.owner, opcode, piece, fin)?;
         self.state = if fin { Progress::Done } else { Progress::Sending };
         Ok(())
     }
@@ -116,20 +126,37 @@ impl MessageWriter {
 }
 
 impl Write for MessageWriter {
+    /// Takes bytes up to the next fragment boundary; a full fragment leaves at once. (A
+    /// large write goes out in fragments of 64 KiB, never as one huge frame that a server's
+    /// frame limit might refuse, and without a copy when nothing is buffered.)
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         if self.state == Progress::Done {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "the message is already finished"));
         }
-        if let Some(utf8) = &mut self.utf8 {
-            *utf8 = utf8
-                .after(bytes, false)
-                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, Error::Frame(FrameError::InvalidUtf8)))?;
+        if self.buffer.len() == FRAGMENT {
+            self.send(false).map_err(to_io)?; // what an earlier write could not send
         }
-        self.buffer.extend_from_slice(bytes);
-        if self.buffer.len() >= FRAGMENT {
-            self.send(false).map_err(to_io)?;
+        let take = bytes.len().min(FRAGMENT - self.buffer.len());
+        let piece = &bytes[..take];
+        let utf8 = match self.utf8.map(|u| u.after(piece, false)) {
+            Some(None) => return Err(io::Error::new(io::ErrorKind::InvalidData, Error::Frame(FrameError::InvalidUtf8))),
+            checked => checked.flatten(),
+        };
+        if self.buffer.is_empty() && take == FRAGMENT {
+            // Fails without taking anything.
+            self.send_piece(piece, false).map_err(to_io)?;
+        } else {
+            self.buffer.extend_from_slice(piece);
+            if self.buffer.len() == FRAGMENT {
+                // Taken either way: a failure to send stays with the buffer, and the next
+                // write, flush or finish reports it.
+                let _ = self.send(false);
+            }
         }
-        Ok(bytes.len())
+        if utf8.is_some() {
+            self.utf8 = utf8;
+        }
+        Ok(take)
     }
 
     /// Sends what is buffered as a fragment now.

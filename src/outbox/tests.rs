@@ -149,3 +149,75 @@ fn writes_to_a_closed_peer_do_not_raise_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, previous) };
     assert!(broken, "writes to a closed peer never failed");
 }
+
+/// A fragmented message holds back other senders' data messages until its final frame,
+/// while control frames pass; RSV1 (an encoded message) is on its first frame only.
+#[test]
+fn a_fragmented_message_holds_back_other_data_messages() {
+    struct Upper;
+    impl Encoder for Upper {
+        fn begin(&mut self, _: Option<usize>) -> bool {
+            true
+        }
+        fn encode(&mut self, payload: &[u8], _last: bool, out: &mut Vec<u8>) {
+            out.extend(payload.to_ascii_uppercase());
+        }
+    }
+    let (outbox, _poll) = outbox(Some(Box::new(Upper)), None);
+    let outbox = Arc::new(outbox);
+    let owner = Owner::new();
+    outbox.fragment(owner, OP_TEXT, b"ab", false).unwrap();
+    assert!(matches!(outbox.fragment(Owner::new(), OP_CONTINUE, b"x", true), Err(Error::Frame(FrameError::NothingToContinue))));
+    assert!(matches!(outbox.fragment(owner, OP_BINARY, b"x", true), Err(Error::Frame(FrameError::MessageInProgress))));
+    // This thread fed the message: a whole message from it would wait for itself.
+    assert!(matches!(outbox.send(OP_BINARY, b"x"), Err(Error::Frame(FrameError::MessageInProgress))));
+
+    let (sent, was_sent) = crossbeam_channel::bounded(1);
+    let other = outbox.clone();
+    let sender = std::thread::spawn(move || {
+        other.send(OP_BINARY, b"later").unwrap();
+        sent.send(()).unwrap();
+    });
+    // The other thread waits while the message is open; a ping goes in between.
+    assert!(was_sent.recv_timeout(std::time::Duration::from_millis(100)).is_err());
+    outbox.send(OP_PING, b"p").unwrap();
+    outbox.fragment(owner, OP_CONTINUE, b"cd", true).unwrap();
+    was_sent.recv_timeout(std::time::Duration::from_secs(10)).expect("released by the final frame");
+    sender.join().unwrap();
+
+    let bytes = drain(&outbox);
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let (head, payload, used) = decode(&bytes[at..]);
+        frames.push((head.opcode, head.fin, head.rsv1, payload));
+        at += used;
+    }
+    assert_eq!(
+        frames,
+        vec![
+            (OP_TEXT, false, true, b"AB".to_vec()),
+            (OP_PING, true, false, b"p".to_vec()),
+            (OP_CONTINUE, true, false, b"CD".to_vec()),
+            (OP_BINARY, true, true, b"LATER".to_vec()),
+        ]
+    );
+}
+
+/// Text fragments may split a code point, but never make invalid UTF-8; a refused fragment
+/// changes nothing.
+#[test]
+fn text_fragments_stay_valid_utf8() {
+    let (outbox, _poll) = outbox(None, None);
+    let owner = Owner::new();
+    assert!(matches!(outbox.fragment(owner, OP_TEXT, b"\xff", false), Err(Error::Frame(FrameError::InvalidUtf8))));
+    outbox.fragment(owner, OP_TEXT, b"h\xc3", false).unwrap();
+    assert!(matches!(outbox.fragment(owner, OP_CONTINUE, b"x", true), Err(Error::Frame(FrameError::InvalidUtf8))));
+    assert!(matches!(outbox.fragment(owner, OP_CONTINUE, b"", true), Err(Error::Frame(FrameError::InvalidUtf8))));
+    outbox.fragment(owner, OP_CONTINUE, b"\xa9", true).unwrap();
+    assert!(matches!(outbox.fragment(owner, OP_TEXT, b"\xc3", true), Err(Error::Frame(FrameError::InvalidUtf8))));
+    let bytes = drain(&outbox);
+    let (_, first, used) = decode(&bytes);
+    let (_, second, _) = decode(&bytes[used..]);
+    assert_eq!([first, second].concat(), "hé".as_bytes());
+}

@@ -54,6 +54,29 @@
 //! `Open`; `send` works only then. [`close_info`](WebSocketClient::close_info) tells why the
 //! last connection ended: code, reason, which side closed, whether it was clean, what failed.
 //!
+//! ## Proxies
+//!
+//! By default a connect reads the proxy from the environment, as curl does: for `wss://`
+//! `https_proxy`/`HTTPS_PROXY`, for `ws://` `http_proxy`/`HTTP_PROXY`, else
+//! `all_proxy`/`ALL_PROXY`; a host in `no_proxy`/`NO_PROXY` (names, domain suffixes, IP
+//! addresses, CIDR ranges, `host:port`, `*`) is reached directly. [`Options::proxy`] sets a
+//! [`Proxy`] instead or turns proxies off. `http://` proxies are asked for a tunnel with
+//! `CONNECT` (TLS runs end to end through it), `socks5://` and `socks5h://` (the proxy
+//! resolves the name) speak SOCKS5; credentials come from the proxy URL. `https://` proxies
+//! are not supported. [`Handshake::proxy`] tells which proxy was used and why.
+//!
+//! ```no_run
+//! use wsthread::{Message, Options, Proxy, WebSocketClient};
+//!
+//! # fn main() -> Result<(), wsthread::Error> {
+//! let options = Options::new("wss://example.org/feed")?
+//!     .proxy(Proxy::new("http://user:secret@proxy.corp:3128")?);
+//! let client = WebSocketClient::new(|_: Option<Message>| {}, options)?;
+//! let handshake = client.connect(&[])?;
+//! println!("{}", handshake.proxy); // proxy http://user:***@proxy.corp:3128 (set in the options)
+//! # Ok(()) }
+//! ```
+//!
 //! ## Logging
 //!
 //! Through the [`log`](https://docs.rs/log) facade, never to stdout: `info` for connects and
@@ -86,6 +109,7 @@ mod close;
 mod error;
 mod message;
 mod options;
+mod proxy;
 mod report;
 mod state;
 
@@ -98,6 +122,7 @@ pub use close::{CloseCode, CloseInfo, ClosedBy};
 pub use error::Error;
 pub use message::Message;
 pub use options::{Options, RootCerts, TlsOptions};
+pub use proxy::{Proxy, ProxyChoice, ProxyKind, ProxySetting};
 pub use report::{Handshake, HttpResponse, Timings, TlsInfo};
 pub use state::State;
 

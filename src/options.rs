@@ -5,6 +5,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::Error;
+use crate::proxy::ProxySetting;
 
 /// Everything that shapes a client's connections. Build it with [`Options::new`], then set
 /// fields directly or chain the setters of the same names.
@@ -48,6 +49,15 @@ pub struct Options {
     pub thread_stack_size: usize,
     /// TLS settings for `wss://` URLs.
     pub tls: TlsOptions,
+    /// The proxy connections go through: read from the environment as curl reads it (see
+    /// [`ProxySetting::FromEnvironment`]), a given [`Proxy`](crate::Proxy), or none. Which
+    /// was used, and why, is in [`Handshake::proxy`](crate::Handshake::proxy) and logged at
+    /// debug level. Defaults to [`ProxySetting::FromEnvironment`].
+    pub proxy: ProxySetting,
+    /// The `Origin` header of the upgrade request (RFC 6455 §4.1; browsers always send one
+    /// and some servers check it), for example `https://app.example`. An `Origin` header
+    /// given to `connect` takes its place. Defaults to none.
+    pub origin: Option<String>,
 }
 
 /// Which root certificates verify a `wss://` server.
@@ -100,6 +110,8 @@ impl Options {
             tcp_nodelay: true,
             thread_stack_size: 512 << 10,
             tls: TlsOptions::default(),
+            proxy: ProxySetting::FromEnvironment,
+            origin: None,
         })
     }
 
@@ -175,6 +187,26 @@ impl Options {
     /// Sets [`TlsOptions::danger_accept_invalid_certs`].
     pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
         self.tls.danger_accept_invalid_certs = accept;
+        self
+    }
+
+    /// Sets [`Options::proxy`]: a [`Proxy`](crate::Proxy) to use it, or a [`ProxySetting`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use wsthread::{Options, Proxy, ProxySetting};
+    /// let through = Options::new("wss://example.org/")?.proxy(Proxy::new("http://proxy.corp:3128")?);
+    /// let direct = Options::new("wss://example.org/")?.proxy(ProxySetting::Direct);
+    /// # Ok(()) }
+    /// ```
+    pub fn proxy(mut self, proxy: impl Into<ProxySetting>) -> Self {
+        self.proxy = proxy.into();
+        self
+    }
+
+    /// Sets [`Options::origin`].
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
         self
     }
 

@@ -59,7 +59,8 @@
 //! By default a connect reads the proxy from the environment, as curl does: for `wss://`
 //! `https_proxy`/`HTTPS_PROXY`, for `ws://` `http_proxy`/`HTTP_PROXY`, else
 //! `all_proxy`/`ALL_PROXY`; a host in `no_proxy`/`NO_PROXY` (names, domain suffixes, IP
-//! addresses, CIDR ranges, `host:port`, `*`) is reached directly. [`Options::proxy`] sets a
+//! addresses, CIDR ranges, `host:port`, `*`) is reached directly, and so is a loopback host.
+//! [`Options::proxy`] sets a
 //! [`Proxy`] instead or turns proxies off. `http://` proxies are asked for a tunnel with
 //! `CONNECT` (TLS runs end to end through it), `socks5://` and `socks5h://` (the proxy
 //! resolves the name) speak SOCKS5; credentials come from the proxy URL. `https://` proxies

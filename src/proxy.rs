@@ -148,6 +148,8 @@ pub enum ProxySetting {
     /// arrive as `HTTP_PROXY`), then `all_proxy` or `ALL_PROXY`; lower case first. A host
     /// matched by `no_proxy` or `NO_PROXY` (host names, domain suffixes with or without a
     /// leading dot, IP addresses, CIDR ranges, `host:port`, or `*`) is connected to directly.
+    /// So is a loopback host (`localhost`, `*.localhost`, `127.0.0.0/8`, `::1`), which a proxy
+    /// elsewhere could not reach: there, unlike curl and like Go, the environment is ignored.
     #[default]
     FromEnvironment,
     /// This proxy for every connection; the environment is not read.

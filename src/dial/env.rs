@@ -39,12 +39,30 @@ pub(crate) fn choose(setting: &ProxySetting, url: &Url, var: impl Fn(&str) -> Op
         Error::InvalidOption(why) => Error::InvalidOption(format!("{name}: {why}")),
         other => other,
     })?;
+    if is_loopback(url) {
+        // Unlike curl (as Go's net/http does): a proxy elsewhere cannot reach this machine's
+        // loopback, so an environment proxy never applies to it; a set proxy still does.
+        return choice(None, format!("loopback host (else {name} would apply)"));
+    }
     if let Some((no_name, list)) = read("no_proxy", "NO_PROXY") {
         if let Some(entry) = no_proxy_match(&list, url) {
             return choice(None, format!("{no_name} matches {entry:?} (else {name} would apply)"));
         }
     }
     choice(Some(proxy), format!("from {name}"))
+}
+
+/// `localhost`, a name under `.localhost` (RFC 6761 §6.3), or a loopback address.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// The entry of a `NO_PROXY` list that matches the URL's host and port, if any.
@@ -182,28 +200,37 @@ mod tests {
             (&[("all_proxy", "p"), ("no_proxy", "a.test,*")], "wss://any.where/", None),
             (&[("all_proxy", "p"), ("no_proxy", "any*")], "wss://any.where/", Some("p")),
             // IP addresses and CIDR ranges, v4 and v6 (with or without brackets).
-            (&[("all_proxy", "p"), ("no_proxy", "127.0.0.1")], "ws://127.0.0.1:9/", None),
-            (&[("all_proxy", "p"), ("no_proxy", "127.0.0.1")], "ws://127.0.0.2:9/", Some("p")),
+            (&[("all_proxy", "p"), ("no_proxy", "192.0.2.1")], "ws://192.0.2.1:9/", None),
+            (&[("all_proxy", "p"), ("no_proxy", "192.0.2.1")], "ws://192.0.2.2:9/", Some("p")),
             (&[("all_proxy", "p"), ("no_proxy", "10.0.0.0/8")], "ws://10.200.3.4/", None),
             (&[("all_proxy", "p"), ("no_proxy", "10.0.0.0/8")], "ws://11.0.0.1/", Some("p")),
             (&[("all_proxy", "p"), ("no_proxy", "192.168.1.7/32")], "ws://192.168.1.7/", None),
             (&[("all_proxy", "p"), ("no_proxy", "0.0.0.0/0")], "ws://8.8.8.8/", None),
             (&[("all_proxy", "p"), ("no_proxy", "10.0.0.0/33")], "ws://10.0.0.1/", Some("p")),
-            (&[("all_proxy", "p"), ("no_proxy", "::1")], "ws://[::1]:9/", None),
-            (&[("all_proxy", "p"), ("no_proxy", "[::1]")], "ws://[::1]:9/", None),
+            (&[("all_proxy", "p"), ("no_proxy", "2001:db8::1")], "ws://[2001:db8::1]:9/", None),
+            (&[("all_proxy", "p"), ("no_proxy", "[2001:db8::1]")], "ws://[2001:db8::1]:9/", None),
+            (&[("all_proxy", "p"), ("no_proxy", "2001:db8::1")], "ws://[2001:db8::2]:9/", Some("p")),
             (&[("all_proxy", "p"), ("no_proxy", "fd00::/8")], "ws://[fd12::1]/", None),
             (&[("all_proxy", "p"), ("no_proxy", "fd00::/8")], "ws://[fe80::1]/", Some("p")),
             (&[("all_proxy", "p"), ("no_proxy", "10.0.0.0/8")], "ws://[::ffff:10.0.0.1]/", Some("p")),
             // Names are not resolved to be compared with addresses.
-            (&[("all_proxy", "p"), ("no_proxy", "127.0.0.1")], "ws://localhost/", Some("p")),
+            (&[("all_proxy", "p"), ("no_proxy", "192.0.2.1")], "ws://host.example/", Some("p")),
+            // Loopback is never sent to an environment proxy (unlike curl, like Go).
+            (&[("all_proxy", "p")], "ws://localhost:9/", None),
+            (&[("all_proxy", "p")], "ws://LocalHost./", None),
+            (&[("all_proxy", "p")], "ws://app.localhost/", None),
+            (&[("all_proxy", "p")], "ws://127.0.0.1:9/", None),
+            (&[("all_proxy", "p")], "ws://127.9.9.9/", None),
+            (&[("all_proxy", "p")], "ws://[::1]:9/", None),
+            (&[("all_proxy", "p")], "ws://localhost.example/", Some("p")),
             // Ports: only that port (the scheme's default when the URL has none).
             (&[("all_proxy", "p"), ("no_proxy", "example.com:8080")], "ws://example.com:8080/", None),
             (&[("all_proxy", "p"), ("no_proxy", "example.com:8080")], "ws://example.com/", Some("p")),
             (&[("all_proxy", "p"), ("no_proxy", "example.com:443")], "wss://example.com/", None),
-            (&[("all_proxy", "p"), ("no_proxy", "127.0.0.1:9")], "ws://127.0.0.1:9/", None),
-            (&[("all_proxy", "p"), ("no_proxy", "127.0.0.1:9")], "ws://127.0.0.1:10/", Some("p")),
-            (&[("all_proxy", "p"), ("no_proxy", "[::1]:9")], "ws://[::1]:9/", None),
-            (&[("all_proxy", "p"), ("no_proxy", "[::1]:9")], "ws://[::1]:8/", Some("p")),
+            (&[("all_proxy", "p"), ("no_proxy", "192.0.2.1:9")], "ws://192.0.2.1:9/", None),
+            (&[("all_proxy", "p"), ("no_proxy", "192.0.2.1:9")], "ws://192.0.2.1:10/", Some("p")),
+            (&[("all_proxy", "p"), ("no_proxy", "[2001:db8::1]:9")], "ws://[2001:db8::1]:9/", None),
+            (&[("all_proxy", "p"), ("no_proxy", "[2001:db8::1]:9")], "ws://[2001:db8::1]:8/", Some("p")),
         ];
         for (env, url, want) in table {
             let url = Url::parse(url).unwrap();

@@ -5,7 +5,8 @@
 //! - `raw`: the server's side driven by hand, raw frames and bytes;
 //! - `violation`: `Violation`, for "the server sends these bytes, the client must close with
 //!   code N and a reason that says why";
-//! - `tls`: a test PKI and wss servers.
+//! - `tls`: a test PKI and wss servers;
+//! - `proxy`: small HTTP CONNECT and SOCKS5 proxies, and what they were asked.
 //!
 //! Every wait here has a timeout: a bug fails the test instead of hanging it.
 
@@ -14,6 +15,7 @@
 
 mod echo;
 mod events;
+mod proxy;
 mod raw;
 mod server;
 pub mod tls;
@@ -24,6 +26,7 @@ use std::time::Duration;
 
 pub use echo::*;
 pub use events::*;
+pub use proxy::*;
 pub use raw::*;
 pub use server::*;
 pub use violation::*;

@@ -31,14 +31,16 @@ pub(crate) fn greeting(with_credentials: bool) -> Vec<u8> {
 
 /// The method the proxy chose; `Ok(None)` until two bytes are there.
 pub(crate) fn parse_choice(buf: &[u8], with_credentials: bool) -> Result<Option<Method>, Error> {
-    let [version, method] = match buf {
-        [v, m] => [*v, *m],
+    match buf.first() {
+        Some(5) => {}
+        Some(version) => return Err(Error::Proxy(format!("not a SOCKS5 proxy (version byte {version})"))),
+        None => return Ok(None),
+    }
+    let method = match buf {
+        [_, m] => *m,
         [_, _, ..] => return Err(extra()),
         _ => return Ok(None),
     };
-    if version != 5 {
-        return Err(Error::Proxy(format!("not a SOCKS5 proxy (version byte {version})")));
-    }
     match method {
         NO_AUTH => Ok(Some(Method::NoAuth)),
         USER_PASS if with_credentials => Ok(Some(Method::UserPass)),

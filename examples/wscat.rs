@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --example wscat -- URL [-H 'Name: value']... [--protocol P]... [--ca FILE]
 //!                                  [--insecure] [--show-handshake] [--connect-timeout SECS]
+//!                                  [--proxy URL | --no-proxy] [--origin ORIGIN]
 //! ```
 //!
 //! Each line of stdin is sent as one text message; each text message received is printed as
@@ -16,7 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::Sender;
-use wsthread::{Error, Message, Options, WebSocketClient};
+use wsthread::{Error, Message, Options, Proxy, ProxySetting, WebSocketClient};
 
 const USAGE: &str = "\
 usage: wscat URL [options]
@@ -28,6 +29,10 @@ usage: wscat URL [options]
   --insecure              accept any server certificate (tests only)
   --show-handshake        print the response status and headers to stderr
   --connect-timeout SECS  give up connecting after SECS seconds (default 30)
+  --proxy URL             connect through this proxy (http://, socks5://, socks5h://,
+                          user:password@ allowed) instead of the one the environment names
+  --no-proxy              connect directly, whatever HTTPS_PROXY, HTTP_PROXY, ALL_PROXY say
+  --origin ORIGIN         send this Origin header
   -h, --help              show this help
 
 Each stdin line is sent as a text message; received messages are printed on stdout.
@@ -41,6 +46,9 @@ struct Args {
     insecure: bool,
     show_handshake: bool,
     connect_timeout: Option<Duration>,
+    /// `None`: from the environment.
+    proxy: Option<ProxySetting>,
+    origin: Option<String>,
 }
 
 /// What the main thread waits for: stdin's lines and end, or the connection's end.
@@ -90,6 +98,12 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
         options = options.connect_timeout(timeout);
     }
     options = options.danger_accept_invalid_certs(args.insecure);
+    if let Some(proxy) = args.proxy {
+        options = options.proxy(proxy);
+    }
+    if let Some(origin) = args.origin {
+        options = options.origin(origin);
+    }
 
     let (events, wait) = crossbeam_channel::unbounded();
     let on_end = events.clone();
@@ -116,7 +130,9 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     let handshake = client.connect(&headers).map_err(|e| match &e {
-        Error::Rejected(r) if !r.body.is_empty() => format!("{e}\n{}", r.body_text().trim_end()),
+        Error::Rejected(r) | Error::ProxyRejected(r) if !r.body.is_empty() => {
+            format!("{e}\n{}", r.body_text().trim_end())
+        }
         _ => e.to_string(),
     })?;
     if args.show_handshake {
@@ -127,6 +143,7 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
         if let Some(tls) = &handshake.tls {
             eprintln!("tls: {} {}", tls.protocol_version, tls.cipher_suite);
         }
+        eprintln!("via: {}", handshake.proxy);
     }
 
     // stdin is read on its own thread so that the main thread also hears when the server
@@ -200,6 +217,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         insecure: false,
         show_handshake: false,
         connect_timeout: None,
+        proxy: None,
+        origin: None,
     };
     while let Some(arg) = argv.next() {
         let mut value = |name: &str| argv.next().ok_or_else(|| format!("{name} needs a value"));
@@ -217,6 +236,12 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--ca" => args.ca = Some(value(&arg)?),
             "--insecure" => args.insecure = true,
             "--show-handshake" => args.show_handshake = true,
+            "--proxy" => {
+                let proxy = Proxy::new(&value(&arg)?).map_err(|e| e.to_string())?;
+                args.proxy = Some(ProxySetting::Use(proxy));
+            }
+            "--no-proxy" => args.proxy = Some(ProxySetting::Direct),
+            "--origin" => args.origin = Some(value(&arg)?),
             "--connect-timeout" => {
                 let text = value(&arg)?;
                 let secs: f64 = text

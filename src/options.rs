@@ -23,7 +23,7 @@ use crate::proxy::ProxySetting;
 #[non_exhaustive]
 pub struct Options {
     url: Url,
-    /// Bounds the whole of `connect`: DNS, TCP connect, TLS and the upgrade.
+    /// Bounds the whole of `connect`: DNS, TCP connect, a proxy's tunnel, TLS and the upgrade.
     /// Defaults to 30 seconds.
     pub connect_timeout: Duration,
     /// Bounds a disconnect: how long to wait for the server's Close reply and for the server

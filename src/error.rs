@@ -26,7 +26,7 @@ pub enum Error {
     /// The host name could not be resolved.
     Dns(io::Error),
     /// `connect_timeout` passed before the connect finished. The text names the phase that
-    /// was running (DNS lookup, TCP connect, TLS handshake, WebSocket upgrade). A close that
+    /// was running (DNS lookup, TCP connect, proxy handshake, TLS handshake, WebSocket upgrade). A close that
     /// outlives `close_timeout` is not an error of a call: it is told by [`CloseInfo`](crate::CloseInfo).
     Timeout(&'static str),
     /// An I/O error on the socket: refused, reset, unreachable, …

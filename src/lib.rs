@@ -99,7 +99,7 @@ mod timers;
 // The message layer (frames to messages, the close handshake) and the outgoing queue.
 mod outbox;
 mod protocol;
-// The frame codec, the byte stream under it, and how a connection is made.
+// The frame codec, the byte stream under it, and how a connection is made (proxies too).
 mod dial;
 mod frame;
 mod handshake;

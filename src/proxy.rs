@@ -1,12 +1,9 @@
-//! Proxies as plain data: a proxy URL parsed into a [`Proxy`], the [`ProxySetting`] option,
-//! and the [`ProxyChoice`] a connect reports. How the choice is made is in `dial/env.rs`,
-//! how a tunnel is opened in `dial/http_connect.rs` and `dial/socks5.rs`.
+//! Proxies as plain data: a [`Proxy`], the [`ProxySetting`] option, and the [`ProxyChoice`]
+//! a connect reports. A proxy URL is parsed in `options.rs` (with the other user input, and
+//! so that this file stays below `error.rs`); the choice is made in `dial/env.rs`, tunnels
+//! are opened in `dial/http_connect.rs` and `dial/socks5.rs`.
 
 use std::fmt;
-
-use url::Url;
-
-use crate::error::Error;
 
 /// A proxy server, parsed from a URL such as `http://user:pass@proxy.corp:3128`.
 ///
@@ -22,12 +19,12 @@ use crate::error::Error;
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Proxy {
-    kind: ProxyKind,
+    pub(crate) kind: ProxyKind,
     /// Without brackets for an IPv6 address.
-    host: String,
-    port: u16,
+    pub(crate) host: String,
+    pub(crate) port: u16,
     /// User and password, percent-decoded.
-    credentials: Option<(String, String)>,
+    pub(crate) credentials: Option<(String, String)>,
 }
 
 /// The protocol spoken to a proxy.
@@ -45,46 +42,6 @@ pub enum ProxyKind {
 }
 
 impl Proxy {
-    /// Parses a proxy URL: `http://`, `socks5://` or `socks5h://`, with an optional
-    /// `user:password@` (percent-encoded) and port. A URL without a scheme is taken as
-    /// `http://`, and one without a port gets 1080, as curl does.
-    ///
-    /// Fails with [`Error::InvalidOption`] for anything else; `https://` proxies (TLS to the
-    /// proxy itself) are not supported.
-    pub fn new(url: &str) -> Result<Proxy, Error> {
-        let bad = |why: &str| Error::InvalidOption(format!("proxy {:?}: {why}", redact(url)));
-        let text = url.trim();
-        let with_scheme = if text.contains("://") { text.to_owned() } else { format!("http://{text}") };
-        let parsed = Url::parse(&with_scheme).map_err(|e| bad(&e.to_string()))?;
-        let kind = match parsed.scheme() {
-            "http" => ProxyKind::Http,
-            "socks5" => ProxyKind::Socks5,
-            "socks5h" => ProxyKind::Socks5h,
-            "https" => return Err(bad("https:// proxies (TLS to the proxy) are not supported")),
-            other => return Err(bad(&format!("unsupported scheme {other:?} (use http, socks5 or socks5h)"))),
-        };
-        let host = match parsed.host() {
-            Some(url::Host::Domain(d)) if !d.is_empty() => d.to_owned(),
-            Some(url::Host::Ipv4(ip)) => ip.to_string(),
-            Some(url::Host::Ipv6(ip)) => ip.to_string(),
-            _ => return Err(bad("no host")),
-        };
-        // `Url` drops the port when it is the scheme's default (80 for http); the text knows.
-        let port = parsed.port().or_else(|| explicit_default_port(&with_scheme, &parsed)).unwrap_or(1080);
-        let credentials = if parsed.username().is_empty() && parsed.password().is_none() {
-            None
-        } else {
-            let user = percent_decode(parsed.username());
-            let pass = percent_decode(parsed.password().unwrap_or(""));
-            if kind != ProxyKind::Http && (user.len() > 255 || pass.len() > 255) {
-                // RFC 1929 §2: one length byte each.
-                return Err(bad("a SOCKS5 user name or password is over 255 bytes"));
-            }
-            Some((user, pass))
-        };
-        Ok(Proxy { kind, host, port, credentials })
-    }
-
     /// The protocol spoken to the proxy.
     pub fn kind(&self) -> ProxyKind {
         self.kind
@@ -193,73 +150,6 @@ impl fmt::Display for ProxyChoice {
     }
 }
 
-/// An explicit `:80` that `Url` folded away for `http://`.
-fn explicit_default_port(text: &str, url: &Url) -> Option<u16> {
-    let default = url.port_or_known_default()?;
-    let after_scheme = text.split_once("://").map(|(_, rest)| rest)?;
-    let authority = after_scheme.split(['/', '?', '#']).next()?;
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
-    host_port.strip_suffix(&format!(":{default}")).map(|_| default)
-}
-
-fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
-}
-
 /// The bytes a user name must escape to stay one piece of a URL's user info.
 const USERINFO: &percent_encoding::AsciiSet =
     &percent_encoding::CONTROLS.add(b' ').add(b':').add(b'@').add(b'/').add(b'%').add(b'?').add(b'#');
-
-/// A proxy URL for an error message: the password replaced.
-fn redact(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((info, tail)) if info.contains(':') => {
-                let user = info.split(':').next().unwrap_or("");
-                format!("{scheme}://{user}:***@{tail}")
-            }
-            _ => url.to_owned(),
-        },
-        None => match url.split_once('@') {
-            Some((info, tail)) if info.contains(':') => format!("{}:***@{tail}", info.split(':').next().unwrap_or("")),
-            _ => url.to_owned(),
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_schemes_ports_and_credentials() {
-        let p = Proxy::new("http://us%20er:p%40ss@proxy.corp:3128").unwrap();
-        assert_eq!((p.kind(), p.host(), p.port()), (ProxyKind::Http, "proxy.corp", 3128));
-        assert_eq!(p.credentials(), Some(("us er", "p@ss")));
-        assert_eq!(p.to_string(), "http://us%20er:***@proxy.corp:3128");
-        assert!(!format!("{p:?}").contains("p@ss"));
-
-        // curl's defaults: no scheme means http, no port means 1080.
-        let p = Proxy::new("proxy.corp").unwrap();
-        assert_eq!((p.kind(), p.port(), p.credentials()), (ProxyKind::Http, 1080, None));
-        // An explicit :80 stays 80 although it is http's default.
-        assert_eq!(Proxy::new("http://proxy.corp:80/").unwrap().port(), 80);
-        let p = Proxy::new("socks5://[::1]:9050").unwrap();
-        assert_eq!((p.kind(), p.host(), p.port()), (ProxyKind::Socks5, "::1", 9050));
-        assert_eq!(p.to_string(), "socks5://[::1]:9050");
-        assert_eq!(Proxy::new("socks5h://10.0.0.1").unwrap().kind(), ProxyKind::Socks5h);
-    }
-
-    #[test]
-    fn refuses_what_it_cannot_speak_without_showing_passwords() {
-        for url in ["https://u:secret@proxy:443", "socks4://proxy", "ftp://proxy", "http://", "http://u:secret@[::1"] {
-            match Proxy::new(url) {
-                Err(Error::InvalidOption(why)) => assert!(!why.contains("secret"), "{why}"),
-                other => panic!("{url}: {other:?}"),
-            }
-        }
-        let long = "x".repeat(256);
-        assert!(Proxy::new(&format!("socks5://{long}:p@h")).is_err());
-        assert!(Proxy::new(&format!("http://{long}:p@h")).is_ok());
-    }
-}

@@ -1,7 +1,8 @@
 //! A proxy that misbehaves fails the connect with a clear error, never a hang or an unbounded
 //! read: silence ends at `connect_timeout` naming the proxy phase (HTTP and SOCKS5); an endless
 //! answer head is cut at the upgrade's head limit; bytes after a 200 or a SOCKS5 answer, a
-//! proxy that hangs up, and one that is not a SOCKS5 proxy are `Error::Proxy`.
+//! proxy that hangs up, and one that is not a SOCKS5 proxy are `Error::Proxy`; a proxy that
+//! refuses TCP is an I/O error that names the proxy.
 
 mod support;
 
@@ -95,6 +96,18 @@ fn hanging_up_or_speaking_another_protocol_is_a_proxy_error() {
     let http_not_socks = scripted(3, || b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec());
     match connect_through(format!("socks5h://{}", http_not_socks.addr()), 5000) {
         Error::Proxy(why) => assert!(why.contains("not a SOCKS5 proxy"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_proxy_nobody_listens_on_is_named_in_the_io_error() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    match connect_through(format!("http://{closed}"), 5000) {
+        Error::Io(e) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+            assert!(e.to_string().starts_with(&format!("proxy http://{closed}: ")), "{e}");
+        }
         other => panic!("{other:?}"),
     }
 }

@@ -140,7 +140,11 @@ impl Dialer<'_> {
         let dns = start.elapsed();
 
         let t = Instant::now();
-        let (mut sock, peer_addr) = self.connect_any(&addrs)?;
+        let (mut sock, peer_addr) = self.connect_any(&addrs).map_err(|e| match (e, &route.proxy) {
+            // "Connection refused" alone would blame the server.
+            (Error::Io(e), Some(proxy)) => Error::Io(io::Error::new(e.kind(), format!("proxy {proxy}: {e}"))),
+            (e, _) => e,
+        })?;
         if options.tcp_nodelay {
             sock.set_nodelay(true)?;
         }

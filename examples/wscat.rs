@@ -4,6 +4,7 @@
 //! cargo run --example wscat -- URL [-H 'Name: value']... [--protocol P]... [--ca FILE]
 //!                                  [--insecure] [--show-handshake] [--connect-timeout SECS]
 //!                                  [--show-frames] [--show-ping-pong]
+//!                                  [--proxy URL | --no-proxy] [--origin ORIGIN]
 //! ```
 //!
 //! Each line of stdin is sent as one text message; each text message received is printed as
@@ -19,7 +20,7 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::Sender;
-use wsthread::{Error, Event as WsEvent, Frame, Message, Options, WebSocketClient};
+use wsthread::{Error, Event as WsEvent, Frame, Message, Options, Proxy, ProxySetting, WebSocketClient};
 
 const USAGE: &str = "\
 usage: wscat URL [options]
@@ -33,6 +34,10 @@ usage: wscat URL [options]
   --connect-timeout SECS  give up connecting after SECS seconds (default 30)
   --show-frames           print each frame in and out on stderr ('< text fin len=5')
   --show-ping-pong        print the pings and pongs received on stderr
+  --proxy URL             connect through this proxy (http://, socks5://, socks5h://,
+                          user:password@ allowed) instead of the one the environment names
+  --no-proxy              connect directly, whatever HTTPS_PROXY, HTTP_PROXY, ALL_PROXY say
+  --origin ORIGIN         send this Origin header
   -h, --help              show this help
 
 Each stdin line is sent as a text message; received messages are printed on stdout.
@@ -48,6 +53,9 @@ struct Args {
     connect_timeout: Option<Duration>,
     show_frames: bool,
     show_ping_pong: bool,
+    /// `None`: from the environment.
+    proxy: Option<ProxySetting>,
+    origin: Option<String>,
 }
 
 /// What the main thread waits for: stdin's lines and end, or the connection's end.
@@ -100,6 +108,12 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
     if args.show_frames {
         options = options.frame_hook(|frame: &Frame| eprintln!("{frame}"));
     }
+    if let Some(proxy) = args.proxy {
+        options = options.proxy(proxy);
+    }
+    if let Some(origin) = args.origin {
+        options = options.origin(origin);
+    }
 
     let (events, wait) = crossbeam_channel::unbounded();
     let on_end = events.clone();
@@ -135,7 +149,9 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     let handshake = client.connect(&headers).map_err(|e| match &e {
-        Error::Rejected(r) if !r.body.is_empty() => format!("{e}\n{}", r.body_text().trim_end()),
+        Error::Rejected(r) | Error::ProxyRejected(r) if !r.body.is_empty() => {
+            format!("{e}\n{}", r.body_text().trim_end())
+        }
         _ => e.to_string(),
     })?;
     if args.show_handshake {
@@ -146,6 +162,7 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
         if let Some(tls) = &handshake.tls {
             eprintln!("tls: {} {}", tls.protocol_version, tls.cipher_suite);
         }
+        eprintln!("via: {}", handshake.proxy);
     }
 
     // stdin is read on its own thread so that the main thread also hears when the server
@@ -221,6 +238,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         connect_timeout: None,
         show_frames: false,
         show_ping_pong: false,
+        proxy: None,
+        origin: None,
     };
     while let Some(arg) = argv.next() {
         let mut value = |name: &str| argv.next().ok_or_else(|| format!("{name} needs a value"));
@@ -240,6 +259,12 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--show-handshake" => args.show_handshake = true,
             "--show-frames" => args.show_frames = true,
             "--show-ping-pong" => args.show_ping_pong = true,
+            "--proxy" => {
+                let proxy = Proxy::new(&value(&arg)?).map_err(|e| e.to_string())?;
+                args.proxy = Some(ProxySetting::Use(proxy));
+            }
+            "--no-proxy" => args.proxy = Some(ProxySetting::Direct),
+            "--origin" => args.origin = Some(value(&arg)?),
             "--connect-timeout" => {
                 let text = value(&arg)?;
                 let secs: f64 = text

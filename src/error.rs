@@ -26,7 +26,7 @@ pub enum Error {
     /// The host name could not be resolved.
     Dns(io::Error),
     /// `connect_timeout` passed before the connect finished. The text names the phase that
-    /// was running (DNS lookup, TCP connect, TLS handshake, WebSocket upgrade). A close that
+    /// was running (DNS lookup, TCP connect, proxy handshake, TLS handshake, WebSocket upgrade). A close that
     /// outlives `close_timeout` is not an error of a call: it is told by [`CloseInfo`](crate::CloseInfo).
     Timeout(&'static str),
     /// An I/O error on the socket: refused, reset, unreachable, …
@@ -54,6 +54,21 @@ pub enum Error {
     Aborted,
     /// `connect` was called from the connection's own callback, where it would wait for itself.
     InCallback,
+    /// The HTTP proxy answered `CONNECT` with something other than `2xx`: 407 (proxy
+    /// authentication required or wrong credentials), 403, 502, … Status, headers and body
+    /// are kept for the caller, as for [`Error::Rejected`].
+    ProxyRejected(Box<HttpResponse>),
+    /// The SOCKS5 proxy refused to connect to the server; the RFC 1928 §6 reply code
+    /// (1 general failure, 2 not allowed by ruleset, 3 network unreachable, 4 host
+    /// unreachable, 5 connection refused, 6 TTL expired, 7 command not supported, 8 address
+    /// type not supported). The message says which.
+    SocksRejected(u8),
+    /// The SOCKS5 proxy refused our authentication: it wants credentials the proxy URL does
+    /// not carry, or refused the user name and password (RFC 1929).
+    ProxyAuth(String),
+    /// The proxy broke its protocol: an unreadable or overlong answer, a wrong SOCKS version,
+    /// bytes past its answer, or it closed the connection before answering.
+    Proxy(String),
     /// A frame, a fragment or a fragmented message was refused before anything of it was
     /// sent: it would have put an invalid sequence on the wire. The connection is unharmed.
     Frame(FrameError),
@@ -124,7 +139,28 @@ impl fmt::Display for Error {
                 write!(f, "connect() cannot be called from the connection's own callback")
             }
             Error::Frame(e) => write!(f, "frame refused: {e}"),
+            Error::ProxyRejected(r) => write!(f, "proxy refused the tunnel: {} {}", r.status, r.reason),
+            Error::SocksRejected(code) => {
+                write!(f, "socks5 proxy refused the connection: {} (reply {code})", socks_reply_text(*code))
+            }
+            Error::ProxyAuth(why) => write!(f, "proxy authentication failed: {why}"),
+            Error::Proxy(why) => write!(f, "proxy error: {why}"),
         }
+    }
+}
+
+/// What RFC 1928 §6 says a SOCKS5 reply code means.
+fn socks_reply_text(code: u8) -> &'static str {
+    match code {
+        1 => "general SOCKS server failure",
+        2 => "connection not allowed by ruleset",
+        3 => "network unreachable",
+        4 => "host unreachable",
+        5 => "connection refused",
+        6 => "TTL expired",
+        7 => "command not supported",
+        8 => "address type not supported",
+        _ => "unassigned reply code",
     }
 }
 
@@ -158,6 +194,13 @@ mod tests {
     fn error_stays_small() {
         // Errors travel through every Result in the crate; keep them at a String plus a tag.
         assert!(std::mem::size_of::<Error>() <= 32, "{}", std::mem::size_of::<Error>());
+    }
+
+    #[test]
+    fn socks_reply_codes_are_told_in_words() {
+        let text = Error::SocksRejected(5).to_string();
+        assert_eq!(text, "socks5 proxy refused the connection: connection refused (reply 5)");
+        assert!(Error::SocksRejected(200).to_string().contains("unassigned"));
     }
 
     #[test]

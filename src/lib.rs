@@ -67,6 +67,30 @@
 //! `Open`; `send` works only then. [`close_info`](WebSocketClient::close_info) tells why the
 //! last connection ended: code, reason, which side closed, whether it was clean, what failed.
 //!
+//! ## Proxies
+//!
+//! By default a connect reads the proxy from the environment, as curl does: for `wss://`
+//! `https_proxy`/`HTTPS_PROXY`, for `ws://` `http_proxy`/`HTTP_PROXY`, else
+//! `all_proxy`/`ALL_PROXY`; a host in `no_proxy`/`NO_PROXY` (names, domain suffixes, IP
+//! addresses, CIDR ranges, `host:port`, `*`) is reached directly, and so is a loopback host.
+//! [`Options::proxy`] sets a
+//! [`Proxy`] instead or turns proxies off. `http://` proxies are asked for a tunnel with
+//! `CONNECT` (TLS runs end to end through it), `socks5://` and `socks5h://` (the proxy
+//! resolves the name) speak SOCKS5; credentials come from the proxy URL. `https://` proxies
+//! are not supported. [`Handshake::proxy`] tells which proxy was used and why.
+//!
+//! ```no_run
+//! use wsthread::{Message, Options, Proxy, WebSocketClient};
+//!
+//! # fn main() -> Result<(), wsthread::Error> {
+//! let options = Options::new("wss://example.org/feed")?
+//!     .proxy(Proxy::new("http://user:secret@proxy.corp:3128")?);
+//! let client = WebSocketClient::new(|_: Option<Message>| {}, options)?;
+//! let handshake = client.connect(&[])?;
+//! println!("{}", handshake.proxy); // proxy http://user:***@proxy.corp:3128 (set in the options)
+//! # Ok(()) }
+//! ```
+//!
 //! ## Logging
 //!
 //! Through the [`log`](https://docs.rs/log) facade, never to stdout: `info` for connects and
@@ -90,7 +114,7 @@ mod timers;
 // The message layer (frames to messages, the close handshake) and the outgoing queue.
 mod outbox;
 mod protocol;
-// The frame codec, the byte stream under it, and how a connection is made.
+// The frame codec, the byte stream under it, and how a connection is made (proxies too).
 mod dial;
 mod frame;
 mod handshake;
@@ -102,6 +126,7 @@ mod error;
 mod event;
 mod message;
 mod options;
+mod proxy;
 mod raw;
 mod report;
 mod state;
@@ -116,11 +141,12 @@ pub use crossbeam_channel;
 pub use error::{Error, FrameError};
 pub use event::Event;
 pub use message::{Message, MessageKind};
-pub use raw::{Direction, Frame, FrameHook, OpCode};
-pub use writer::MessageWriter;
 pub use options::{Options, RootCerts, TlsOptions};
+pub use proxy::{Proxy, ProxyChoice, ProxyKind, ProxySetting};
+pub use raw::{Direction, Frame, FrameHook, OpCode};
 pub use report::{Handshake, HttpResponse, Timings, TlsInfo};
 pub use state::State;
+pub use writer::MessageWriter;
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@ use url::Url;
 
 use crate::error::Error;
 use crate::raw::{Frame, FrameHook};
+use crate::proxy::{Proxy, ProxyKind, ProxySetting};
 
 /// Everything that shapes a client's connections. Build it with [`Options::new`], then set
 /// fields directly or chain the setters of the same names.
@@ -23,7 +24,7 @@ use crate::raw::{Frame, FrameHook};
 #[non_exhaustive]
 pub struct Options {
     url: Url,
-    /// Bounds the whole of `connect`: DNS, TCP connect, TLS and the upgrade.
+    /// Bounds the whole of `connect`: DNS, TCP connect, a proxy's tunnel, TLS and the upgrade.
     /// Defaults to 30 seconds.
     pub connect_timeout: Duration,
     /// Bounds a disconnect: how long to wait for the server's Close reply and for the server
@@ -57,6 +58,15 @@ pub struct Options {
     /// Shown every frame in and out (see [`FrameHook`]), for debugging and custom protocols.
     /// Defaults to none.
     pub frame_hook: Option<FrameHook>,
+    /// The proxy connections go through: read from the environment as curl reads it (see
+    /// [`ProxySetting::FromEnvironment`]), a given [`Proxy`](crate::Proxy), or none. Which
+    /// was used, and why, is in [`Handshake::proxy`](crate::Handshake::proxy) and logged at
+    /// debug level. Defaults to [`ProxySetting::FromEnvironment`].
+    pub proxy: ProxySetting,
+    /// The `Origin` header of the upgrade request (RFC 6455 §4.1; browsers always send one
+    /// and some servers check it), for example `https://app.example`. An `Origin` header
+    /// given to `connect` takes its place. Defaults to none.
+    pub origin: Option<String>,
 }
 
 /// Which root certificates verify a `wss://` server.
@@ -111,6 +121,8 @@ impl Options {
             tls: TlsOptions::default(),
             channel_capacity: 64,
             frame_hook: None,
+            proxy: ProxySetting::FromEnvironment,
+            origin: None,
         })
     }
 
@@ -201,6 +213,26 @@ impl Options {
         self
     }
 
+    /// Sets [`Options::proxy`]: a [`Proxy`](crate::Proxy) to use it, or a [`ProxySetting`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use wsthread::{Options, Proxy, ProxySetting};
+    /// let through = Options::new("wss://example.org/")?.proxy(Proxy::new("http://proxy.corp:3128")?);
+    /// let direct = Options::new("wss://example.org/")?.proxy(ProxySetting::Direct);
+    /// # Ok(()) }
+    /// ```
+    pub fn proxy(mut self, proxy: impl Into<ProxySetting>) -> Self {
+        self.proxy = proxy.into();
+        self
+    }
+
+    /// Sets [`Options::origin`].
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
     /// True for `wss://`.
     pub(crate) fn is_tls(&self) -> bool {
         self.url.scheme() == "wss"
@@ -225,6 +257,80 @@ fn parse_url(text: &str) -> Result<Url, Error> {
     Ok(url)
 }
 
+/// Proxy URLs are user input like the server's URL: parsed here, into the plain `Proxy`.
+impl Proxy {
+    /// Parses a proxy URL: `http://`, `socks5://` or `socks5h://`, with an optional
+    /// `user:password@` (percent-encoded) and port. A URL without a scheme is taken as
+    /// `http://`, and one without a port gets 1080, as curl does.
+    ///
+    /// Fails with [`Error::InvalidOption`] for anything else; `https://` proxies (TLS to the
+    /// proxy itself) are not supported.
+    pub fn new(url: &str) -> Result<Proxy, Error> {
+        let bad = |why: &str| Error::InvalidOption(format!("proxy {:?}: {why}", redact(url)));
+        let text = url.trim();
+        let with_scheme = if text.contains("://") { text.to_owned() } else { format!("http://{text}") };
+        let parsed = Url::parse(&with_scheme).map_err(|e| bad(&e.to_string()))?;
+        let kind = match parsed.scheme() {
+            "http" => ProxyKind::Http,
+            "socks5" => ProxyKind::Socks5,
+            "socks5h" => ProxyKind::Socks5h,
+            "https" => return Err(bad("https:// proxies (TLS to the proxy) are not supported")),
+            other => return Err(bad(&format!("unsupported scheme {other:?} (use http, socks5 or socks5h)"))),
+        };
+        let host = match parsed.host() {
+            Some(url::Host::Domain(d)) if !d.is_empty() => d.to_owned(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            _ => return Err(bad("no host")),
+        };
+        // `Url` drops the port when it is the scheme's default (80 for http); the text knows.
+        let port = parsed.port().or_else(|| explicit_default_port(&with_scheme, &parsed)).unwrap_or(1080);
+        let credentials = if parsed.username().is_empty() && parsed.password().is_none() {
+            None
+        } else {
+            let user = percent_decode(parsed.username());
+            let pass = percent_decode(parsed.password().unwrap_or(""));
+            if kind != ProxyKind::Http && (user.len() > 255 || pass.len() > 255) {
+                // RFC 1929 §2: one length byte each.
+                return Err(bad("a SOCKS5 user name or password is over 255 bytes"));
+            }
+            Some((user, pass))
+        };
+        Ok(Proxy { kind, host, port, credentials })
+    }
+
+}
+
+/// An explicit `:80` that `Url` folded away for `http://`.
+fn explicit_default_port(text: &str, url: &Url) -> Option<u16> {
+    let default = url.port_or_known_default()?;
+    let after_scheme = text.split_once("://").map(|(_, rest)| rest)?;
+    let authority = after_scheme.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    host_port.strip_suffix(&format!(":{default}")).map(|_| default)
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+/// A proxy URL for an error message: the password replaced.
+fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((info, tail)) if info.contains(':') => {
+                let user = info.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}:***@{tail}")
+            }
+            _ => url.to_owned(),
+        },
+        None => match url.split_once('@') {
+            Some((info, tail)) if info.contains(':') => format!("{}:***@{tail}", info.split(':').next().unwrap_or("")),
+            _ => url.to_owned(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +342,37 @@ mod tests {
         assert!(matches!(Options::new("http://example.org"), Err(Error::UnsupportedScheme(s)) if s == "http"));
         assert!(matches!(Options::new("not a url"), Err(Error::InvalidUrl(_))));
         assert!(matches!(Options::new("ws://example.org/#frag"), Err(Error::InvalidUrl(_))));
+    }
+
+    #[test]
+    fn parses_schemes_ports_and_credentials() {
+        let p = Proxy::new("http://us%20er:p%40ss@proxy.corp:3128").unwrap();
+        assert_eq!((p.kind(), p.host(), p.port()), (ProxyKind::Http, "proxy.corp", 3128));
+        assert_eq!(p.credentials(), Some(("us er", "p@ss")));
+        assert_eq!(p.to_string(), "http://us%20er:***@proxy.corp:3128");
+        assert!(!format!("{p:?}").contains("p@ss"));
+
+        // curl's defaults: no scheme means http, no port means 1080.
+        let p = Proxy::new("proxy.corp").unwrap();
+        assert_eq!((p.kind(), p.port(), p.credentials()), (ProxyKind::Http, 1080, None));
+        // An explicit :80 stays 80 although it is http's default.
+        assert_eq!(Proxy::new("http://proxy.corp:80/").unwrap().port(), 80);
+        let p = Proxy::new("socks5://[::1]:9050").unwrap();
+        assert_eq!((p.kind(), p.host(), p.port()), (ProxyKind::Socks5, "::1", 9050));
+        assert_eq!(p.to_string(), "socks5://[::1]:9050");
+        assert_eq!(Proxy::new("socks5h://10.0.0.1").unwrap().kind(), ProxyKind::Socks5h);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_speak_without_showing_passwords() {
+        for url in ["https://u:secret@proxy:443", "socks4://proxy", "ftp://proxy", "http://", "http://u:secret@[::1"] {
+            match Proxy::new(url) {
+                Err(Error::InvalidOption(why)) => assert!(!why.contains("secret"), "{why}"),
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        let long = "x".repeat(256);
+        assert!(Proxy::new(&format!("socks5://{long}:p@h")).is_err());
+        assert!(Proxy::new(&format!("http://{long}:p@h")).is_ok());
     }
 }

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::proxy::ProxyChoice;
+
 /// What the server answered to a successful upgrade, and what it took to get there.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -16,10 +18,12 @@ pub struct Handshake {
     pub subprotocol: Option<String>,
     /// The extensions the server agreed to (always empty until an extension is offered).
     pub extensions: Vec<String>,
-    /// The address actually connected to.
+    /// The address actually connected to: the server's, or the proxy's through a proxy.
     pub peer_addr: SocketAddr,
     /// For `wss://`: the negotiated TLS version and cipher suite.
     pub tls: Option<TlsInfo>,
+    /// The proxy the connection went through, or none, and why.
+    pub proxy: ProxyChoice,
     /// How long each phase of the connect took.
     pub timings: Timings,
 }
@@ -45,10 +49,13 @@ pub struct TlsInfo {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timings {
-    /// Resolving the host name (zero for an IP address).
+    /// Resolving the host name (zero for an IP address); through a proxy, the proxy's name
+    /// (and for `socks5://` the server's too).
     pub dns: Duration,
-    /// The TCP connect, over every address tried.
+    /// The TCP connect, over every address tried (to the proxy, through one).
     pub tcp_connect: Duration,
+    /// Opening the proxy's tunnel (CONNECT or the SOCKS5 exchange); `None` without a proxy.
+    pub proxy: Option<Duration>,
     /// The TLS handshake; `None` for `ws://`.
     pub tls: Option<Duration>,
     /// Writing the upgrade request and reading the 101 answer.
@@ -58,7 +65,7 @@ pub struct Timings {
 impl Timings {
     /// The sum of all phases.
     pub fn total(&self) -> Duration {
-        self.dns + self.tcp_connect + self.tls.unwrap_or_default() + self.upgrade
+        self.dns + self.tcp_connect + self.proxy.unwrap_or_default() + self.tls.unwrap_or_default() + self.upgrade
     }
 }
 

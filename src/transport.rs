@@ -1,7 +1,7 @@
 //! The byte stream under the WebSocket layer: plain TCP or TLS over TCP, both non-blocking.
 //!
-//! The WebSocket layer sees only `Read + Write`; a proxy tunnel will slot in here later
-//! without the connection thread knowing.
+//! The WebSocket layer sees only `Read + Write`. A proxy's tunnel is opened on the TCP
+//! stream before TLS (see `dial/`), so nothing here or above knows about proxies.
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;

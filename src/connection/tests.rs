@@ -33,6 +33,7 @@ fn an_internal_panic_still_sends_close_1011() {
         extensions: Vec::new(),
         peer_addr: server.local_addr().unwrap(),
         tls: None,
+        proxy: crate::proxy::ProxyChoice { proxy: None, reason: String::new() },
         timings: Default::default(),
     };
     let parts = Parts { transport, tail: Vec::new(), poll, outbox, protocol, status, close_timeout: Duration::from_secs(10), handshake };

@@ -207,8 +207,9 @@ fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
-/// Standard base64 with padding (RFC 4648 §4), for Basic credentials in the URL.
-fn base64(input: &[u8]) -> String {
+/// Standard base64 with padding (RFC 4648 §4), for Basic credentials in the URL (and in
+/// the proxy URL, `dial/http_connect.rs`).
+pub(crate) fn base64(input: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {

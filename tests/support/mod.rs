@@ -6,7 +6,8 @@
 //! - `raw`: the server's side driven by hand, raw frames and bytes;
 //! - `violation`: `Violation`, for "the server sends these bytes, the client must close with
 //!   code N and a reason that says why";
-//! - `tls`: a test PKI and wss servers.
+//! - `tls`: a test PKI and wss servers;
+//! - `proxy`: small HTTP CONNECT and SOCKS5 proxies, and what they were asked.
 //!
 //! Every wait here has a timeout: a bug fails the test instead of hanging it.
 
@@ -16,6 +17,7 @@
 mod echo;
 mod event_log;
 mod events;
+mod proxy;
 mod raw;
 mod server;
 pub mod tls;
@@ -27,6 +29,7 @@ use std::time::Duration;
 pub use echo::*;
 pub use event_log::*;
 pub use events::*;
+pub use proxy::*;
 pub use raw::*;
 pub use server::*;
 pub use violation::*;

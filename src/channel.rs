@@ -144,7 +144,7 @@ impl ChannelSink {
 impl EventSink for ChannelSink {
     fn opened(&mut self, handshake: &Handshake) {
         self.interrupted = false;
-        self.deliver(Event::Opened(handshake.clone()), false);
+        self.deliver(Event::Opened(Box::new(handshake.clone())), false);
     }
     fn message(&mut self, message: Message) {
         self.deliver(Event::Message(message), false);

@@ -536,7 +536,7 @@ struct EventCallback<F>(F, Handle);
 
 impl<F: FnMut(&Handle, Event) + Send> EventSink for EventCallback<F> {
     fn opened(&mut self, handshake: &Handshake) {
-        (self.0)(&self.1, Event::Opened(handshake.clone()))
+        (self.0)(&self.1, Event::Opened(Box::new(handshake.clone())))
     }
     fn message(&mut self, message: Message) {
         (self.0)(&self.1, Event::Message(message))

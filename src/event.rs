@@ -34,8 +34,8 @@ use crate::report::Handshake;
 #[non_exhaustive]
 pub enum Event {
     /// The connection is open: what the server answered to the upgrade (the same value
-    /// `connect` returns).
-    Opened(Handshake),
+    /// `connect` returns), boxed: it is large and comes once.
+    Opened(Box<Handshake>),
     /// A complete text or binary message.
     Message(Message),
     /// The server pinged us, with this payload. The pong has already been queued.

@@ -53,6 +53,7 @@ impl Head {
             rsv1: self.rsv1,
             rsv2: self.rsv2,
             rsv3: self.rsv3,
+            len: self.len,
             payload,
         }
     }

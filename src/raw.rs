@@ -97,7 +97,11 @@ pub struct Frame<'a> {
     pub rsv2: bool,
     /// See `rsv1`.
     pub rsv3: bool,
+    /// The payload length the header announced.
+    pub len: u64,
     /// The payload as it is on the wire, unmasked (still compressed, when RSV1 says so).
+    /// All `len` bytes of it, except for an incoming frame the connection failed for: then
+    /// what arrived before the failure (nothing, when the header itself was refused).
     pub payload: &'a [u8],
 }
 
@@ -115,12 +119,13 @@ impl fmt::Display for Frame<'_> {
                 write!(f, " {name}")?;
             }
         }
-        write!(f, " len={}", self.payload.len())
+        write!(f, " len={}", self.len)
     }
 }
 
 /// A function shown every frame: incoming ones once their payload is complete, before the
-/// connection acts on them; outgoing ones as they are queued. It runs on whichever thread
+/// connection acts on them (and the one the connection fails for, if any, as far as it
+/// came); outgoing ones as they are queued. It runs on whichever thread
 /// handles the frame (the connection thread, or the sender's) while that frame's queue or
 /// parser waits, so keep it quick. It only looks: it cannot change a frame or the protocol's
 /// state, and a panic in it is caught and logged.
@@ -163,10 +168,11 @@ mod tests {
             rsv1: false,
             rsv2: false,
             rsv3: false,
+            len: 5,
             payload: b"hello",
         };
         assert_eq!(frame.to_string(), "< text fin len=5");
-        let ping = Frame { direction: Direction::Outgoing, opcode: OpCode::Ping, payload: b"", ..frame };
+        let ping = Frame { direction: Direction::Outgoing, opcode: OpCode::Ping, len: 0, payload: b"", ..frame };
         assert_eq!(ping.to_string(), "> ping fin len=0");
     }
 }

@@ -306,9 +306,10 @@ impl Connection {
                 self.call(sink, |s| s.message(message));
             }
             Event::Ping(payload) => {
-                self.call(sink, |s| s.ping(&payload));
-                self.pong_pending = Some(payload);
+                // The pong first: a callback that blocks must not hold it back.
+                self.pong_pending = Some(payload.clone());
                 self.queue_pong();
+                self.call(sink, |s| s.ping(&payload));
             }
             Event::Pong(payload) => self.call(sink, |s| s.pong(&payload)),
             Event::Close { frame, reply } => {

@@ -34,6 +34,6 @@ pub(crate) trait Encoder: Send {
 }
 
 /// Sees every frame with its payload as it is on the wire (unmasked): incoming ones once
-/// complete, before they are acted on (only frames whose header passed the checks);
-/// outgoing ones as they are queued. Called on whichever thread handles the frame.
+/// complete, before they are acted on, or as far as they came when the connection fails
+/// for them (a refused header: no payload); outgoing ones as they are queued. Called on whichever thread handles the frame.
 pub(crate) type FrameObserver = Arc<dyn Fn(Direction, &Head, &[u8]) + Send + Sync>;

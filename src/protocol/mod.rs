@@ -183,6 +183,7 @@ impl Protocol {
             }
         };
         if let Err(v) = self.check(&head) {
+            self.observe(&head); // the frame the connection fails for, without its payload
             return (used, Err(v));
         }
         self.stage = Stage::Payload { head, left: head.len };
@@ -259,6 +260,7 @@ impl Protocol {
         if head.is_control() {
             self.control.extend_from_slice(chunk);
         } else if let Err(v) = self.take_data(chunk, last && head.fin) {
+            self.observe(&head); // the frame the connection fails for, as far as it came
             return (take, Err(v));
         }
         self.payload_taken(head, left, take)
@@ -315,12 +317,17 @@ impl Protocol {
         check_text_so_far(m, ends_message)
     }
 
-    /// A frame's payload is complete.
-    fn end_frame(&mut self, head: &Head) -> Result<Option<Event>, Violation> {
+    /// Shows the observer the frame with what arrived of its payload.
+    fn observe(&mut self, head: &Head) {
         if let Some(observe) = &self.observer {
             observe(Direction::Incoming, head, &self.observed);
             self.observed.clear();
         }
+    }
+
+    /// A frame's payload is complete.
+    fn end_frame(&mut self, head: &Head) -> Result<Option<Event>, Violation> {
+        self.observe(head);
         match head.opcode {
             OP_PING => Ok(Some(Event::Ping(std::mem::take(&mut self.control)))),
             OP_PONG => Ok(Some(Event::Pong(std::mem::take(&mut self.control)))),

@@ -6,7 +6,7 @@
 //! cargo bench --bench compare -- --only bulk,idle # some workload groups only
 //! cargo bench --bench compare -- --json out.jsonl # also write the JSON figures to a file
 //! cargo bench --bench compare -- --clients wsthread,raw   # some clients only (raw, tokio,
-//!                                                         # wsthread, tcp), e.g. to profile
+//!                                                         # wsthread, channel, tcp)
 //! ```
 //!
 //! A measuring program, not a test (`harness = false`). Run without the `--bench` flag that
@@ -36,6 +36,11 @@
 //! - wsthread: `WebSocketClient::new(callback, Options::new(url)?)`, `connect(&[])`, `send`
 //!   from the caller's thread; the callback counts echoes and signals through a crossbeam
 //!   channel.
+//! - wsthread's channel form: `WebSocketClient::channel(Options::new(url)?)` (64 events),
+//!   `connect(&[])`, `send` from the caller's thread. For the round trip the caller blocks on
+//!   the event receiver for each echo; pipelined and bulk, a second thread blocks on it and
+//!   counts. It runs in those groups only (elsewhere it would repeat the callback form), so
+//!   its ratio to `wsthread` is what the channel costs.
 //!
 //! Every client is handed a fresh `Vec<u8>` per message (what an application producing data
 //! has): wsthread takes it as `Message::Binary`, tungstenite as `Bytes` without a copy.

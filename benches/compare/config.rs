@@ -75,7 +75,7 @@ impl Config {
         let mut bench = false;
         let mut only = None;
         let mut json = None;
-        let mut clients = vec![Client::Raw, Client::Tokio, Client::Wsthread, Client::Tcp];
+        let mut clients = vec![Client::Raw, Client::Tokio, Client::Wsthread, Client::WsChannel, Client::Tcp];
         let mut it = args.iter();
         while let Some(a) = it.next() {
             match a.as_str() {
@@ -99,8 +99,9 @@ impl Config {
                             "raw" => Ok(Client::Raw),
                             "tokio" => Ok(Client::Tokio),
                             "wsthread" => Ok(Client::Wsthread),
+                            "channel" => Ok(Client::WsChannel),
                             "tcp" => Ok(Client::Tcp),
-                            other => Err(format!("unknown client {other:?} (raw, tokio, wsthread, tcp)")),
+                            other => Err(format!("unknown client {other:?} (raw, tokio, wsthread, channel, tcp)")),
                         })
                         .collect::<Result<_, _>>()?;
                 }

@@ -232,8 +232,13 @@ pub fn markdown(machine: &Machine, plan: &Plan, tables: &[Table], notes: &[Strin
         machine.line(),
         machine.date
     ));
-    md.push_str("| workload | unit | raw tungstenite | tokio-tungstenite | wsthread |\n");
-    md.push_str("|---|---|--:|--:|--:|\n");
+    md.push_str("| workload | unit |");
+    for c in CLIENTS {
+        md.push_str(&format!(" {} |", c.name()));
+    }
+    md.push_str("\n|---|---|");
+    md.push_str(&"--:|".repeat(CLIENTS.len()));
+    md.push('\n');
     for id in order {
         let Some(t) = tables.iter().find(|t| t.figure.id == id) else { continue };
         let way = if t.figure.better == Better::Higher { "↑" } else { "↓" };

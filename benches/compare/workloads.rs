@@ -8,6 +8,7 @@ use crate::clients::raw::{raw_idle, raw_many, raw_pipelined, raw_round_trip, Raw
 use crate::clients::tcp::tcp_ceiling;
 use crate::clients::tokio_ws::{tokio_idle, tokio_many, tokio_pipelined, tokio_round_trip};
 use crate::clients::ws::{ws_idle, ws_many, ws_pipelined, ws_round_trip, ws_round_trip_event, ws_windowed};
+use crate::clients::ws_channel::{ch_pipelined, ch_round_trip};
 use crate::clients::Client;
 use crate::config::Config;
 use crate::measure::{Ctx, Sample, Usage};
@@ -54,6 +55,10 @@ pub fn run(mut config: Config) -> Res<()> {
     let mut notes: Vec<String> = Vec::new();
     let mut out = Output { json: config.json.take() };
     let clients: Vec<Client> = config.clients.iter().copied().filter(|c| *c != Client::Tcp).collect();
+    // The channel form runs where it differs from the callback form: the round trip (the
+    // caller blocks on the receiver), pipelined and bulk (a thread blocks on it); idle, many,
+    // the event-driven round trip and the windowed bulk would repeat the callback form's.
+    let no_channel: Vec<Client> = clients.iter().copied().filter(|c| *c != Client::WsChannel).collect();
 
     // Idle and many first, while the process is fresh (RSS, thread stacks, allocator).
     if config.wants("idle") {
@@ -65,7 +70,7 @@ pub fn run(mut config: Config) -> Res<()> {
             Figure { id: "idle_new_threads", title: "idle: threads the connect created", unit: "threads", better: Better::Lower },
         ];
         let detail = format!("one connected client doing nothing for {:?}", plan.idle);
-        group(&ctx, &mut out, &mut tables, &figs, &detail, plan.idle_rounds, &clients, Ops { name: "", per_round: 0 }, |ctx, c| match c {
+        group(&ctx, &mut out, &mut tables, &figs, &detail, plan.idle_rounds, &no_channel, Ops { name: "", per_round: 0 }, |ctx, c| match c {
             Client::Raw => raw_idle(ctx),
             Client::Tokio => tokio_idle(ctx),
             _ => ws_idle(ctx),
@@ -88,7 +93,7 @@ pub fn run(mut config: Config) -> Res<()> {
             Figure { id: "many_close", title: "many: time to close all", unit: "ms", better: Better::Lower },
         ];
         let detail = format!("{n} connections open at once, connected one after the other");
-        group(&ctx, &mut out, &mut tables, &figs, &detail, plan.many_rounds, &clients, Ops { name: "conn", per_round: n as u64 }, |ctx, c| match c {
+        group(&ctx, &mut out, &mut tables, &figs, &detail, plan.many_rounds, &no_channel, Ops { name: "conn", per_round: n as u64 }, |ctx, c| match c {
             Client::Raw => raw_many(ctx, n),
             Client::Tokio => tokio_many(ctx, n),
             _ => ws_many(ctx, n),
@@ -98,7 +103,9 @@ pub fn run(mut config: Config) -> Res<()> {
     // Raw and tokio run the same round trips in both groups; only wsthread's side differs.
     let n = plan.rt_count;
     type RoundTrip = fn(&Ctx, usize) -> Res<Sample>;
-    let round_trips: [(&str, [Figure; 2], String, RoundTrip); 2] = [
+    /// A round-trip group: its name, figures, description, wsthread's side, the clients.
+    type Group<'a> = (&'a str, [Figure; 2], String, RoundTrip, &'a [Client]);
+    let round_trips: [Group; 2] = [
         (
             "round_trip",
             [
@@ -107,6 +114,7 @@ pub fn run(mut config: Config) -> Res<()> {
             ],
             format!("{n} × (send 16 B, wait for its echo)"),
             ws_round_trip,
+            &clients,
         ),
         (
             "round_trip_event",
@@ -118,15 +126,17 @@ pub fn run(mut config: Config) -> Res<()> {
                 "{n} × (send 16 B, the echo's arrival sends the next): raw and tokio as above, wsthread sends the next from its callback"
             ),
             ws_round_trip_event,
+            &no_channel,
         ),
     ];
-    for (grp, figs, detail, ws) in round_trips {
+    for (grp, figs, detail, ws, clients) in round_trips {
         if !config.wants(grp) {
             continue;
         }
-        group(&ctx, &mut out, &mut tables, &figs, &detail, plan.rounds, &clients, Ops { name: "round trip", per_round: n as u64 }, |ctx, c| match c {
+        group(&ctx, &mut out, &mut tables, &figs, &detail, plan.rounds, clients, Ops { name: "round trip", per_round: n as u64 }, |ctx, c| match c {
             Client::Raw => raw_round_trip(ctx, n),
             Client::Tokio => tokio_round_trip(ctx, n),
+            Client::WsChannel => ch_round_trip(ctx, n),
             _ => ws(ctx, n),
         })?;
     }
@@ -145,6 +155,7 @@ pub fn run(mut config: Config) -> Res<()> {
             let s = match c {
                 Client::Raw => raw_pipelined(ctx, size, n, RawMode::Batch),
                 Client::Tokio => tokio_pipelined(ctx, size, n),
+                Client::WsChannel => ch_pipelined(ctx, size, n),
                 _ => ws_pipelined(ctx, size, n),
             }?;
             Ok(rate(s, n as f64))
@@ -166,7 +177,7 @@ pub fn run(mut config: Config) -> Res<()> {
         let detail = format!(
             "{n} binary messages of 1 MiB; wsthread keeps at most {BULK_WINDOW} unechoed (application flow control), raw and tokio as above"
         );
-        group(&ctx, &mut out, &mut tables, &figs, &detail, plan.rounds, &clients, Ops { name: "MiB", per_round: n as u64 }, |ctx, c| {
+        group(&ctx, &mut out, &mut tables, &figs, &detail, plan.rounds, &no_channel, Ops { name: "MiB", per_round: n as u64 }, |ctx, c| {
             bulk(ctx, c, n, |ctx, size| ws_windowed(ctx, size, n, BULK_WINDOW))
         })?;
     }
@@ -185,6 +196,7 @@ fn bulk(ctx: &Ctx, c: Client, n: usize, ws: impl FnOnce(&Ctx, usize) -> Res<Samp
         Client::Raw => raw_pipelined(ctx, size, n, RawMode::Split),
         Client::Tokio => tokio_pipelined(ctx, size, n),
         Client::Wsthread => ws(ctx, size),
+        Client::WsChannel => ch_pipelined(ctx, size, n),
         Client::Tcp => tcp_ceiling(ctx, size, n),
     }?;
     Ok(rate(s, n as f64 * size as f64 / MIB))

@@ -7,6 +7,7 @@ pub mod raw;
 pub mod tcp;
 pub mod tokio_ws;
 pub mod ws;
+pub mod ws_channel;
 
 use std::time::Duration;
 
@@ -21,12 +22,14 @@ pub enum Client {
     Raw,
     Tokio,
     Wsthread,
+    /// wsthread's channel form: events on a bounded receiver instead of a callback.
+    WsChannel,
     /// Plain TCP: the loopback ceiling, in the bulk table only.
     Tcp,
 }
 
 /// The WebSocket clients, the columns of the Markdown summary.
-pub const CLIENTS: [Client; 3] = [Client::Raw, Client::Tokio, Client::Wsthread];
+pub const CLIENTS: [Client; 4] = [Client::Raw, Client::Tokio, Client::Wsthread, Client::WsChannel];
 
 impl Client {
     pub fn name(self) -> &'static str {
@@ -34,6 +37,7 @@ impl Client {
             Client::Raw => "raw tungstenite",
             Client::Tokio => "tokio-tungstenite",
             Client::Wsthread => "wsthread",
+            Client::WsChannel => "wsthread channel",
             Client::Tcp => "plain TCP (ceiling)",
         }
     }
@@ -42,6 +46,7 @@ impl Client {
             Client::Raw => "raw_tungstenite",
             Client::Tokio => "tokio_tungstenite",
             Client::Wsthread => "wsthread",
+            Client::WsChannel => "wsthread_channel",
             Client::Tcp => "plain_tcp",
         }
     }

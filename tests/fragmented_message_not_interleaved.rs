@@ -91,14 +91,7 @@ fn check_sequence(frames: &[RawFrame]) -> Heard {
 
 #[test]
 fn fragmented_message_not_interleaved() {
-    let (frames_tx, frames_rx) = crossbeam_channel::bounded(1);
-    let server = Server::threaded(move |stream, _| {
-        let mut c = RawConn::new(stream);
-        c.accept(&[]).unwrap();
-        let (code, _, frames) = c.read_close().unwrap();
-        c.write_close(code.unwrap_or(1000), "").unwrap();
-        frames_tx.send(frames).unwrap();
-    });
+    let (server, frames_rx) = recording_server();
     // The hook hears each message sent mid-stream as it is queued.
     let (queued_tx, queued) = crossbeam_channel::unbounded();
     let options = Options::new(&server.ws_url("/")).unwrap().frame_hook(move |f| {
@@ -193,7 +186,7 @@ fn fragmented_message_not_interleaved() {
 
     client.disconnect().unwrap();
     expect_end(&rx);
-    let frames = frames_rx.recv_timeout(WAIT).expect("the server's record of the frames");
+    let (_, frames) = frames_rx.recv_timeout(WAIT).expect("the server's record of the frames");
     let heard = check_sequence(&frames);
     eprintln!(
         "{} frames: {} messages ({} fragmented, {mid_sent} sent mid-stream, {small_sent} small), {} pings ({} inside)",

@@ -27,14 +27,7 @@ fn refused(result: Result<(), Error>, want: FrameError) {
 
 #[test]
 fn raw_frame_sequences_refused() {
-    let (frames_tx, frames_rx) = crossbeam_channel::bounded(1);
-    let server = Server::threaded(move |stream, _| {
-        let mut c = RawConn::new(stream);
-        c.accept(&[]).unwrap();
-        let (code, _, frames) = c.read_close().unwrap();
-        c.write_close(code.unwrap_or(1000), "").unwrap();
-        frames_tx.send((code, frames)).unwrap();
-    });
+    let (server, frames_rx) = recording_server();
     let (hooked_tx, hooked) = crossbeam_channel::unbounded();
     let options = Options::new(&server.ws_url("/")).unwrap().frame_hook(move |f| {
         if f.direction == Direction::Outgoing && f.opcode != OpCode::Close {

@@ -174,6 +174,20 @@ impl<S: Read + Write> RawConn<S> {
     }
 }
 
+/// A raw server that records every frame the client sends up to its Close, answers the
+/// Close with the same code, and reports the code and the frames before it (one connection).
+pub fn recording_server() -> (Server, crossbeam_channel::Receiver<(Option<u16>, Vec<RawFrame>)>) {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let server = Server::threaded(move |stream, _| {
+        let mut c = RawConn::new(stream);
+        c.accept(&[]).unwrap();
+        let (code, _, frames) = c.read_close().unwrap();
+        c.write_close(code.unwrap_or(1000), "").unwrap();
+        let _ = tx.send((code, frames));
+    });
+    (server, rx)
+}
+
 /// A raw server that answers 101 with `extra` headers, then waits for the client to go.
 pub fn raw_101_server(extra: &'static [&'static str]) -> Server {
     Server::threaded(move |stream, _| {

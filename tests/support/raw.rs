@@ -174,9 +174,12 @@ impl<S: Read + Write> RawConn<S> {
     }
 }
 
+/// The client's Close code and every frame it sent before it.
+pub type Recorded = (Option<u16>, Vec<RawFrame>);
+
 /// A raw server that records every frame the client sends up to its Close, answers the
 /// Close with the same code, and reports the code and the frames before it (one connection).
-pub fn recording_server() -> (Server, crossbeam_channel::Receiver<(Option<u16>, Vec<RawFrame>)>) {
+pub fn recording_server() -> (Server, crossbeam_channel::Receiver<Recorded>) {
     let (tx, rx) = crossbeam_channel::bounded(1);
     let server = Server::threaded(move |stream, _| {
         let mut c = RawConn::new(stream);

@@ -1,6 +1,7 @@
 //! The client and its handle: what callers hold. The connect and disconnect lifecycle
 //! behind them is in `lifecycle.rs`.
 
+use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 
 use crossbeam_channel::Receiver;
@@ -403,7 +404,8 @@ impl Handle {
     /// `send(data, op, fin)`): a text or binary frame with `fin` false starts a fragmented
     /// message of this thread, [`OpCode::Continue`] frames carry it on, and the one with
     /// `fin` ends it; pings and pongs may go between them. A thread that starts a message
-    /// must finish it: other threads' data messages wait for it meanwhile.
+    /// must finish it: other threads' data messages wait for it meanwhile (a thread that
+    /// ends with its message unfinished has the connection closed with 1011).
     ///
     /// Every sequence that would break RFC 6455 is refused with [`Error::Frame`] before
     /// anything is sent: a continuation with no message of this thread in progress
@@ -476,8 +478,44 @@ fn send_frame(shared: &Shared, opcode: OpCode, payload: &[u8], fin: bool) -> Res
         OpCode::Ping | OpCode::Pong if payload.len() > 125 => Err(FrameError::ControlTooLong(payload.len()).into()),
         OpCode::Ping | OpCode::Pong => shared.queue(opcode.code(), payload),
         OpCode::Close => Err(FrameError::Close.into()),
-        OpCode::Text | OpCode::Binary | OpCode::Continue => shared.fragment(Owner::of_this_thread(), opcode.code(), payload, fin),
+        OpCode::Text | OpCode::Binary | OpCode::Continue => {
+            let outbox = shared.outbox()?;
+            let owner = Owner::of_this_thread();
+            outbox.fragment(owner, opcode.code(), payload, fin)?;
+            if opcode != OpCode::Continue && !fin {
+                OPEN_RAW.with(|open| open.started(owner, &outbox));
+            }
+            Ok(())
+        }
         OpCode::Reserved(code) => Err(FrameError::ReservedOpCode(code).into()),
+    }
+}
+
+thread_local! {
+    static OPEN_RAW: OpenRaw = const { OpenRaw(RefCell::new(Vec::new())) };
+}
+
+/// The connections where this thread started raw fragmented messages. A thread that ends
+/// with one unfinished would hold back every other sender of that connection for ever:
+/// the connection is closed with 1011 instead (`Outbox::abandon`, which does nothing for a
+/// message that was finished).
+struct OpenRaw(RefCell<Vec<(Owner, Weak<Outbox>)>>);
+
+impl OpenRaw {
+    fn started(&self, owner: Owner, outbox: &Arc<Outbox>) {
+        let mut open = self.0.borrow_mut();
+        open.retain(|(_, o)| o.strong_count() > 0 && !std::ptr::eq(o.as_ptr(), Arc::as_ptr(outbox)));
+        open.push((owner, Arc::downgrade(outbox)));
+    }
+}
+
+impl Drop for OpenRaw {
+    fn drop(&mut self) {
+        for (owner, outbox) in self.0.get_mut().drain(..) {
+            if let Some(outbox) = outbox.upgrade() {
+                outbox.abandon(owner, "its thread ended before the final frame");
+            }
+        }
     }
 }
 

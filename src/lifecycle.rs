@@ -19,7 +19,7 @@ use crate::events::{Discard, EventSink, Interrupt};
 use crate::frame::{Head, OP_BINARY, OP_TEXT};
 use crate::message::Message;
 use crate::options::Options;
-use crate::outbox::{Outbox, Owner};
+use crate::outbox::Outbox;
 use crate::protocol::{FrameObserver, Limits, Protocol};
 use crate::raw::{Direction, FrameHook};
 use crate::report::Handshake;
@@ -138,11 +138,6 @@ impl Shared {
             Some(link) => link.outbox.send(opcode, payload),
             None => Err(Error::NotConnected),
         }
-    }
-
-    /// Queues one frame of `owner`'s fragmented message (see [`Outbox::fragment`]).
-    pub(crate) fn fragment(&self, owner: Owner, opcode: u8, payload: &[u8], fin: bool) -> Result<(), Error> {
-        self.outbox()?.fragment(owner, opcode, payload, fin)
     }
 
     /// The open connection's outgoing queue, for a message written over time: a later

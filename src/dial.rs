@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use rustls::ClientConfig;
 
 use crate::error::Error;
-use crate::handshake::{build_request, parse_head, Head, Request, MAX_HEAD};
+use crate::handshake::{build_request, parse_head, Agreed, Head, Request, MAX_HEAD};
 use crate::report::{Handshake, HttpResponse, Timings};
 use crate::options::Options;
 use crate::tls::{tls_error, Need, TlsStream};
@@ -79,7 +79,10 @@ pub(crate) fn dial(
     abort: &Abort,
 ) -> Result<Dialed, Error> {
     // Everything that can be refused without I/O is refused first.
-    let request = build_request(options.url(), headers, &options.subprotocols)?;
+    let mut request = build_request(options.url(), headers, &options.subprotocols)?;
+    if let Some(deflate) = &options.deflate {
+        request.offer_deflate(deflate)?;
+    }
     let start = Instant::now();
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
@@ -132,15 +135,22 @@ impl Dialer<'_> {
         };
 
         let t = Instant::now();
-        let (head, mut buf, subprotocol) = self.upgrade(&mut transport, request)?;
+        let (head, mut buf, agreed) = self.upgrade(&mut transport, request)?;
         let upgrade_time = t.elapsed();
         let tail = buf.split_off(head.len);
         log::info!("connected to {url} ({peer_addr}) in {:?}", start.elapsed());
+        let extensions = head
+            .headers
+            .iter()
+            .filter(|(name, value)| name.eq_ignore_ascii_case("sec-websocket-extensions") && !value.trim().is_empty())
+            .map(|(_, value)| value.trim().to_owned())
+            .collect();
         let handshake = Handshake {
             status: head.status,
             headers: head.headers,
-            subprotocol,
-            extensions: Vec::new(),
+            subprotocol: agreed.subprotocol,
+            extensions,
+            deflate: agreed.deflate,
             peer_addr,
             tls: tls_info,
             timings: Timings { dns, tcp_connect, tls: tls_time, upgrade: upgrade_time },
@@ -223,7 +233,7 @@ impl Dialer<'_> {
     }
 
     /// Writes the request, reads the answer head, and for a refusal its body.
-    fn upgrade(&mut self, transport: &mut Transport, request: &Request) -> Result<(Head, Vec<u8>, Option<String>), Error> {
+    fn upgrade(&mut self, transport: &mut Transport, request: &Request) -> Result<(Head, Vec<u8>, Agreed), Error> {
         const PHASE: &str = "the WebSocket upgrade";
         let mut sent = 0;
         while sent < request.bytes.len() {
@@ -263,8 +273,8 @@ impl Dialer<'_> {
                 }
             }
         }
-        let subprotocol = head.verify_upgrade(request)?;
-        Ok((head, buf, subprotocol))
+        let agreed = head.verify_upgrade(request)?;
+        Ok((head, buf, agreed))
     }
 
     /// Appends what the stream has to `buf`, waiting for it if need be. Returns true at EOF.

@@ -13,7 +13,7 @@ pub const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 /// whole and trickling in a byte at a time. Also checks that a head found in `bytes` reads
 /// the same from the prefix where it ends, and from a longer one.
 pub fn upgrade_response(bytes: &[u8]) {
-    let request = Request { bytes: Vec::new(), accept: ACCEPT.to_owned(), offered_protocols: vec!["chat".to_owned()] };
+    let request = Request { bytes: Vec::new(), accept: ACCEPT.to_owned(), offered_protocols: vec!["chat".to_owned()], offered_deflate: None };
     let Ok(Some(head)) = parse_head(bytes) else { return };
     assert!(head.len <= bytes.len(), "a head longer than its bytes");
     // The dialer parses a growing buffer: the head must read the same from where it ends on.

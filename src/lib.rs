@@ -83,6 +83,7 @@ mod tls;
 mod transport;
 // The public API's plain data, used at every layer.
 mod close;
+mod deflate;
 mod error;
 mod message;
 mod options;
@@ -95,6 +96,7 @@ pub mod fuzz;
 
 pub use client::{Handle, WebSocketClient};
 pub use close::{CloseCode, CloseInfo, ClosedBy};
+pub use deflate::{DeflateOptions, DeflateParams};
 pub use error::Error;
 pub use message::Message;
 pub use options::{Options, RootCerts, TlsOptions};

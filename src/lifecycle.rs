@@ -20,7 +20,7 @@ use crate::frame::{OP_BINARY, OP_TEXT};
 use crate::message::Message;
 use crate::options::Options;
 use crate::outbox::Outbox;
-use crate::protocol::{Limits, Protocol};
+use crate::protocol::{codec, Limits, Protocol};
 use crate::report::Handshake;
 use crate::state::{State, Status};
 
@@ -202,13 +202,21 @@ impl Shared {
         let Dialed { poll, waker, transport, tail, handshake } = dial(&self.options, self.tls.as_ref(), headers, &self.abort)?;
         let o = &self.options;
         let limits = Limits { max_message: o.max_message_size, max_frame: o.max_frame_size };
-        let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), None, None));
+        // A negotiated permessage-deflate: its decoder goes to the thread, its encoder to the queue.
+        let (decoder, encoder) = match (&handshake.deflate, &o.deflate) {
+            (Some(params), Some(offer)) => {
+                let (decoder, encoder) = codec(params, offer);
+                (Some(decoder), Some(encoder))
+            }
+            _ => (None, None),
+        };
+        let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), encoder, None));
         let parts = Parts {
             transport,
             tail,
             poll,
             outbox: outbox.clone(),
-            protocol: Protocol::new(limits, None, None),
+            protocol: Protocol::new(limits, decoder, None),
             status: self.status.clone(),
             close_timeout: o.close_timeout,
         };

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::deflate::DeflateParams;
+
 /// What the server answered to a successful upgrade, and what it took to get there.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -14,8 +16,11 @@ pub struct Handshake {
     pub headers: Vec<(String, String)>,
     /// The subprotocol the server chose from [`Options::subprotocols`](crate::Options::subprotocols).
     pub subprotocol: Option<String>,
-    /// The extensions the server agreed to (always empty until an extension is offered).
+    /// The extensions the server agreed to, as it wrote them (`Sec-WebSocket-Extensions`).
     pub extensions: Vec<String>,
+    /// The permessage-deflate parameters agreed to, when [`Options::deflate`](crate::Options::deflate)
+    /// offered it and the server accepted.
+    pub deflate: Option<DeflateParams>,
     /// The address actually connected to.
     pub peer_addr: SocketAddr,
     /// For `wss://`: the negotiated TLS version and cipher suite.

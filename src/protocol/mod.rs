@@ -11,9 +11,13 @@
 //! send back (pongs, Close frames) it hands to the caller, which owns the outgoing queue.
 
 mod closing;
+mod deflate;
 mod extension;
 
 pub(crate) use closing::{CloseFrame, CloseState};
+pub(crate) use deflate::codec;
+#[cfg(feature = "fuzzing")]
+pub(crate) use deflate::Inflater;
 pub(crate) use extension::{Decoder, Direction, Encoder, FrameObserver};
 
 use std::io;

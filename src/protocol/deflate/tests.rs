@@ -239,7 +239,8 @@ fn the_message_layer_inflates_rsv1_messages_across_fragments_and_checks_utf8_and
     // Decoded text that is not UTF-8 closes with 1007; a decoded size over the limit with 1009.
     let bad = compress(&mut Deflater::new(&DeflateParams::default(), &DeflateOptions::default().min_size(0)), &[b'a', 0xff, b'b'], 0);
     let small = Limits { max_message: Some(1000), max_frame: None };
-    for (payload, code, limits) in [(bad, 1007, limits), (again.clone(), 1009, small)] {
+    let fresh = compress(&mut Deflater::new(&DeflateParams::default(), &DeflateOptions::default()), text.as_bytes(), 0);
+    for (payload, code, limits) in [(bad, 1007, limits), (fresh, 1009, small)] {
         let mut p = Protocol::new(limits, Some(Box::new(Inflater::new(&DeflateParams::default()))), None);
         let (_, out) = p.feed(&frame(true, true, OP_TEXT, &payload));
         assert_eq!(out.unwrap_err().code.0, code);

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --example wscat -- URL [-H 'Name: value']... [--protocol P]... [--ca FILE]
 //!                                  [--insecure] [--show-handshake] [--connect-timeout SECS]
+//!                                  [--deflate]
 //! ```
 //!
 //! Each line of stdin is sent as one text message; each text message received is printed as
@@ -16,7 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::Sender;
-use wsthread::{Error, Message, Options, WebSocketClient};
+use wsthread::{DeflateOptions, Error, Message, Options, WebSocketClient};
 
 const USAGE: &str = "\
 usage: wscat URL [options]
@@ -28,6 +29,7 @@ usage: wscat URL [options]
   --insecure              accept any server certificate (tests only)
   --show-handshake        print the response status and headers to stderr
   --connect-timeout SECS  give up connecting after SECS seconds (default 30)
+  --deflate               offer permessage-deflate compression (RFC 7692)
   -h, --help              show this help
 
 Each stdin line is sent as a text message; received messages are printed on stdout.
@@ -41,6 +43,7 @@ struct Args {
     insecure: bool,
     show_handshake: bool,
     connect_timeout: Option<Duration>,
+    deflate: bool,
 }
 
 /// What the main thread waits for: stdin's lines and end, or the connection's end.
@@ -90,6 +93,9 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
         options = options.connect_timeout(timeout);
     }
     options = options.danger_accept_invalid_certs(args.insecure);
+    if args.deflate {
+        options = options.deflate(Some(DeflateOptions::default()));
+    }
 
     let (events, wait) = crossbeam_channel::unbounded();
     let on_end = events.clone();
@@ -126,6 +132,15 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
         }
         if let Some(tls) = &handshake.tls {
             eprintln!("tls: {} {}", tls.protocol_version, tls.cipher_suite);
+        }
+        if let Some(d) = &handshake.deflate {
+            eprintln!(
+                "permessage-deflate: client_max_window_bits={} server_max_window_bits={} \
+                 client_no_context_takeover={} server_no_context_takeover={}",
+                d.client_max_window_bits, d.server_max_window_bits, d.client_no_context_takeover, d.server_no_context_takeover
+            );
+        } else if args.deflate {
+            eprintln!("permessage-deflate: declined by the server");
         }
     }
 
@@ -200,6 +215,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         insecure: false,
         show_handshake: false,
         connect_timeout: None,
+        deflate: false,
     };
     while let Some(arg) = argv.next() {
         let mut value = |name: &str| argv.next().ok_or_else(|| format!("{name} needs a value"));
@@ -217,6 +233,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--ca" => args.ca = Some(value(&arg)?),
             "--insecure" => args.insecure = true,
             "--show-handshake" => args.show_handshake = true,
+            "--deflate" => args.deflate = true,
             "--connect-timeout" => {
                 let text = value(&arg)?;
                 let secs: f64 = text

@@ -17,7 +17,7 @@ mod extension;
 pub(crate) use closing::{CloseFrame, CloseState};
 pub(crate) use deflate::codec;
 #[cfg(feature = "fuzzing")]
-pub(crate) use deflate::Inflater;
+pub(crate) use deflate::{Deflater, Inflater};
 pub(crate) use extension::{Decoder, Direction, Encoder, FrameObserver};
 
 use std::io;

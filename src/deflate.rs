@@ -41,7 +41,10 @@ pub struct DeflateOptions {
     /// costs more time than the bytes it saves are worth (see the README's measurements).
     /// Defaults to 64 bytes.
     pub min_size: usize,
-    /// The zlib compression level, 0 (store) to 9 (smallest). Defaults to 6, zlib's own.
+    /// The zlib compression level, 0 (store) to 9 (smallest). Defaults to 1: measured on a
+    /// 2 KiB JSON feed, level 6 (zlib's default) sends a third fewer bytes than 1 for about
+    /// seven times the CPU per message; a client mostly receives (the server's level decides
+    /// that), and what it sends is small and waited for. Raise it for a metered uplink.
     pub level: u32,
 }
 
@@ -53,7 +56,7 @@ impl Default for DeflateOptions {
             client_max_window_bits: None,
             server_max_window_bits: None,
             min_size: 64,
-            level: 6,
+            level: 1,
         }
     }
 }

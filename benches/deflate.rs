@@ -71,13 +71,16 @@ fn main() -> Res<()> {
         Workload { name: "random 1 KiB", messages: random(1024, 1000) },
         Workload { name: "json 256 B", messages: json_feed(256, 1000) },
         Workload { name: "json 64 B", messages: json_feed(64, 1000) },
+        Workload { name: "json 32 B", messages: json_feed(32, 1000) },
         Workload { name: "json 16 B", messages: json_feed(16, 1000) },
-        Workload { name: "random 16 B", messages: random(16, 1000) },
+        // Enough of them that none repeats within the 32 KiB window.
+        Workload { name: "random 16 B", messages: random(16, count.max(4096)) },
     ];
     let default = DeflateOptions::default();
     let variants = [
         Variant::Plain,
         Variant::Deflate { min_size: 0, level: default.level },
+        Variant::Deflate { min_size: 0, level: 2 },
         Variant::Deflate { min_size: 0, level: 6 },
         Variant::Deflate { min_size: default.min_size, level: default.level },
     ];
@@ -193,12 +196,26 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-/// Market-data-like JSON text of about `len` bytes each, `n` different ones: the same keys,
+/// Market-data-like JSON text of `len` bytes each (cut short: only the length matters), `n` different ones: the same keys,
 /// changing numbers (a feed's messages resemble each other, which context takeover uses).
 fn json_feed(len: usize, n: usize) -> Vec<Message> {
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     (0..n)
         .map(|k| {
+            if len <= 64 {
+                // A trade: price and size change, keys stay.
+                let mut s = format!(
+                    r#"{{"p":{}.{:02},"q":{}.{:04},"s":"{}","t":{}}}"#,
+                    60_000 + rng.next() % 500,
+                    rng.next() % 100,
+                    rng.next() % 10,
+                    rng.next() % 10_000,
+                    ["BTCUSDT", "ETHUSDT"][k % 2],
+                    1_700_000_000_000u64 + k as u64 * 13
+                );
+                s.truncate(len);
+                return Message::Text(s);
+            }
             let mut s = format!(
                 r#"{{"e":"depth","s":"{}","t":{},"u":{}"#,
                 ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"][k % 4],

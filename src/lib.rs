@@ -54,6 +54,14 @@
 //! `Open`; `send` works only then. [`close_info`](WebSocketClient::close_info) tells why the
 //! last connection ended: code, reason, which side closed, whether it was clean, what failed.
 //!
+//! ## Compression
+//!
+//! [`Options::deflate`] offers permessage-deflate (RFC 7692, [`DeflateOptions`]); what the
+//! server agreed to is [`Handshake::deflate`]. A sender compresses its message on its own
+//! thread; the connection thread inflates, in bounded steps, with `max_message_size` applied
+//! to the inflated size. It is not offered unless asked: it pays on text that repeats itself
+//! (a JSON feed halves at level 1) and costs CPU and memory on anything else.
+//!
 //! ## Logging
 //!
 //! Through the [`log`](https://docs.rs/log) facade, never to stdout: `info` for connects and

@@ -25,6 +25,9 @@ up = {
     "101-keepalive-upgrade": ok.replace(b"Connection: Upgrade", b"Connection: keep-alive, Upgrade") + b"\r\n",
     "101-other-protocol": ok + b"Sec-WebSocket-Protocol: other\r\n\r\n",
     "101-extension": ok + b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+    "101-deflate-params": ok + b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=\"9\"; "
+    b"server_no_context_takeover; server_max_window_bits=10\r\n\r\n",
+    "101-deflate-twice": ok + b"Sec-WebSocket-Extensions: permessage-deflate\r\nSec-WebSocket-Extensions: x, y\r\n\r\n",
     "101-two-accepts": ok + b"Sec-WebSocket-Accept: " + ACCEPT + b"\r\n\r\n",
     "101-wrong-accept": ok.replace(ACCEPT, b"dGhlIHNhbXBsZSBub25jZQ==") + b"\r\n",
     "401-chunked": (b"HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\nWWW-Authenticate: Basic\r\n\r\n"

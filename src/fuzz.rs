@@ -9,7 +9,8 @@ use crate::protocol::{Decoder, Deflater, Encoder, Inflater, Limits, Protocol};
 /// upgrade target's request is taken to have sent (so a corpus can hold valid answers).
 pub const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
-/// Parses `bytes` as the answer to an upgrade request that offered the subprotocol `chat`:
+/// Parses `bytes` as the answer to an upgrade request that offered the subprotocol `chat`
+/// (without, then with a permessage-deflate offer):
 /// the head, the upgrade checks, and a refusal's body (framed by length, chunks or EOF),
 /// whole and trickling in a byte at a time. Also checks that a head found in `bytes` reads
 /// the same from the prefix where it ends, and from a longer one.
@@ -23,6 +24,9 @@ pub fn upgrade_response(bytes: &[u8]) {
         assert_eq!((again.status, &again.reason, &again.headers, again.len), (head.status, &head.reason, &head.headers, head.len));
     }
     let _ = head.verify_upgrade(&request);
+    // And as the answer to a permessage-deflate offer (RFC 7692 §7.1's checks).
+    let offered = Request { offered_deflate: Some(DeflateOptions::default().client_max_window_bits(Some(12))), ..request };
+    let _ = head.verify_upgrade(&offered);
     let rest = &bytes[head.len..];
     // The body as one piece, and as it would trickle in a byte at a time (which must
     // cost linear time: the decoder keeps its place).

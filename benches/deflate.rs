@@ -122,7 +122,12 @@ fn memory(url: &str, n: usize) -> Res<()> {
             if deflate {
                 options = options.deflate(Some(DeflateOptions::default()));
             }
-            let client = WebSocketClient::new(move |m: Option<Message>| drop(tx.send(m.is_some())), options)?;
+            let client = WebSocketClient::new(
+                move |m: Option<Message>| {
+                    let _ = tx.send(m.is_some());
+                },
+                options,
+            )?;
             client.connect(&[])?;
             client.send(message.clone())?;
             wait(&rx)?;

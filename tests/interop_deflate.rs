@@ -4,7 +4,8 @@
 //!
 //! That the server compressed what it sent is proven by a frame limit far below the echoed
 //! message: 1 MiB of repetitive text only fits in a 64 KiB frame compressed. That we
-//! compressed is proven by the peer inflating our RSV1 messages into the right echo.
+//! compressed is proven by the peer inflating our RSV1 messages into the right echo. And
+//! senders on several threads share one compression context without mixing their frames.
 
 // The peers' harness; its `interop_tests!` is for the per-peer files.
 #[allow(unused_macros)]
@@ -117,4 +118,42 @@ fn python_websockets_declining() {
 #[test]
 fn node_ws_declining() {
     declined(Peer::NodeWs);
+}
+
+/// Senders on several threads at once, compressing with context takeover: each message must
+/// reach the server whole and inflatable (one compression context, used in queue order), and
+/// each thread's messages come back in the order it sent them.
+#[test]
+fn concurrent_compressed_senders_keep_order() {
+    const THREADS: usize = 4;
+    const EACH: usize = 300;
+    let server = PeerServer::start_with_env(Peer::NodeWs, Scheme::Ws, &[("PEER_DEFLATE", "default")]);
+    let (callback, rx) = collector();
+    let client = WebSocketClient::new(callback, server.options().deflate(Some(DeflateOptions::default()))).unwrap();
+    assert!(client.connect(&[]).unwrap().deflate.is_some());
+    let messages: Vec<Message> = feed(EACH);
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let (client, messages) = (&client, &messages);
+            s.spawn(move || {
+                for (i, m) in messages.iter().enumerate() {
+                    let tagged = format!("{t}:{i}:{}", m.as_text().unwrap());
+                    client.send(Message::Text(tagged)).unwrap();
+                }
+            });
+        }
+    });
+    let mut next = [0usize; THREADS];
+    for _ in 0..THREADS * EACH {
+        let got = next_message(&rx);
+        let text = got.as_text().expect("text");
+        let mut parts = text.splitn(3, ':');
+        let t: usize = parts.next().unwrap().parse().unwrap();
+        let i: usize = parts.next().unwrap().parse().unwrap();
+        assert_eq!(i, next[t], "thread {t}'s messages out of order");
+        assert_eq!(parts.next().unwrap(), messages[i].as_text().unwrap(), "message {t}:{i}");
+        next[t] += 1;
+    }
+    client.disconnect().unwrap();
+    expect_end(&rx);
 }

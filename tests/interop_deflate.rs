@@ -1,6 +1,7 @@
 //! permessage-deflate against real servers, compressed both ways: Python `websockets` and
 //! Node `ws` (the versions pinned in .ci/peers), each with its library's default deflate
-//! settings and with no context takeover either way; and both peers declining it.
+//! settings and with no context takeover either way, and `aiohttp` with its defaults and
+//! with our offer asking for no context takeover either way; and the peers declining it.
 //!
 //! That the server compressed what it sent is proven by a frame limit far below the echoed
 //! message: 1 MiB of repetitive text only fits in a 64 KiB frame compressed. That we
@@ -36,8 +37,13 @@ fn feed(n: usize) -> Vec<Message> {
 /// Connects with deflate offered to `peer` serving with `mode` (`PEER_DEFLATE`), checks the
 /// agreed parameters, then echoes a feed, large and empty messages, and noise.
 fn compressed_echo(peer: Peer, mode: &str, check: impl Fn(&DeflateParams)) {
+    compressed_echo_offering(peer, mode, DeflateOptions::default(), check);
+}
+
+/// [`compressed_echo`] with our own `offer`.
+fn compressed_echo_offering(peer: Peer, mode: &str, offer: DeflateOptions, check: impl Fn(&DeflateParams)) {
     let server = PeerServer::start_with_env(peer, Scheme::Ws, &[("PEER_DEFLATE", mode)]);
-    let options = server.options().deflate(Some(DeflateOptions::default())).max_frame_size(Some(64 << 10));
+    let options = server.options().deflate(Some(offer)).max_frame_size(Some(64 << 10));
     let (callback, rx) = collector();
     let client = WebSocketClient::new(callback, options).unwrap();
     let hs = client.connect(&[]).unwrap_or_else(|e| panic!("connect to {}: {e}", server.url()));
@@ -95,6 +101,21 @@ fn node_ws_no_context_takeover() {
     });
 }
 
+#[test]
+fn aiohttp_default_deflate() {
+    compressed_echo(Peer::Aiohttp, "default", |p| {
+        assert!(!p.client_no_context_takeover && !p.server_no_context_takeover, "{p:?}");
+    });
+}
+
+#[test]
+fn aiohttp_asked_for_no_context_takeover() {
+    let offer = DeflateOptions::default().client_no_context_takeover(true).server_no_context_takeover(true);
+    compressed_echo_offering(Peer::Aiohttp, "default", offer, |p| {
+        assert!(p.client_no_context_takeover && p.server_no_context_takeover, "{p:?}");
+    });
+}
+
 /// A server that declines the offer: no extension, plain messages both ways.
 fn declined(peer: Peer) {
     let server = PeerServer::start(peer, Scheme::Ws);
@@ -118,6 +139,11 @@ fn python_websockets_declining() {
 #[test]
 fn node_ws_declining() {
     declined(Peer::NodeWs);
+}
+
+#[test]
+fn aiohttp_declining() {
+    declined(Peer::Aiohttp);
 }
 
 /// Senders on several threads at once, compressing with context takeover: each message must

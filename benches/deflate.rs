@@ -109,10 +109,11 @@ fn main() -> Res<()> {
 }
 
 /// Resident memory per connection, plain and with deflate: `n` clients connected at once,
-/// each having sent one 2 KiB message and had its echo (so both halves of the codec ran).
+/// idle, then each having sent one 2 KiB message and had its echo (so both halves of the
+/// codec ran).
 fn memory(url: &str, n: usize) -> Res<()> {
     let message = json_feed(2048, 1).remove(0);
-    let mut per_conn = Vec::new();
+    let mut lines = Vec::new();
     for deflate in [false, true, false, true] {
         let before = rss();
         let mut clients = Vec::new();
@@ -129,19 +130,28 @@ fn memory(url: &str, n: usize) -> Res<()> {
                 options,
             )?;
             client.connect(&[])?;
-            client.send(message.clone())?;
-            wait(&rx)?;
-            clients.push(client);
+            clients.push((client, rx));
         }
-        let after = rss();
+        let idle = rss();
+        for (client, rx) in &clients {
+            client.send(message.clone())?;
+            wait(rx)?;
+        }
+        let used = rss();
         drop(clients);
-        if let (Some(a), Some(b)) = (after, before) {
-            per_conn.push((deflate, (a.saturating_sub(b)) as f64 / n as f64 / 1024.0));
+        if let (Some(b), Some(i), Some(u)) = (before, idle, used) {
+            let per = |x: u64| x.saturating_sub(b) as f64 / n as f64 / 1024.0;
+            lines.push(format!(
+                "# memory: {n} connections, {}: {:.0} KiB resident per connection idle, {:.0} KiB after one message each (client and server side)",
+                if deflate { "deflate" } else { "plain" },
+                per(i),
+                per(u)
+            ));
         }
     }
-    for (deflate, kib) in per_conn {
-        // The echo server's threads and buffers are in the figure too, the same for both.
-        println!("# memory: {n} connections, {}: {kib:.0} KiB resident per connection (client and server side)", if deflate { "deflate" } else { "plain" });
+    // The echo server's threads and buffers are in the figures too, the same for both.
+    for line in lines {
+        println!("{line}");
     }
     Ok(())
 }

@@ -51,9 +51,9 @@ pub struct Options {
     pub tls: TlsOptions,
     /// Offers permessage-deflate (RFC 7692) with these settings; what the server agreed to
     /// is in [`Handshake::deflate`](crate::Handshake::deflate). Compression pays on text
-    /// that repeats itself (JSON feeds shrink several times) and costs CPU and about
-    /// 300 KiB of memory per connection. Defaults to `None`: not offered (see
-    /// [`DeflateOptions`] for why).
+    /// that repeats itself (a JSON feed halves at level 1) and costs CPU, and about
+    /// 300 KiB of memory per connection once it has compressed a message. Defaults to
+    /// `None`: not offered (the README's measurements say why).
     pub deflate: Option<DeflateOptions>,
 }
 

@@ -29,7 +29,12 @@ pub(crate) fn codec(params: &DeflateParams, options: &DeflateOptions) -> (Box<dy
 
 /// Compresses outgoing messages.
 pub(crate) struct Deflater {
-    compress: Compress,
+    /// Made with the first message compressed: zlib's compression state is most of the
+    /// extension's memory (about 256 KiB at 15 bits), which a client that only listens
+    /// never needs.
+    compress: Option<Compress>,
+    level: Compression,
+    window_bits: u8,
     /// No context takeover: a fresh state for every message.
     reset_each: bool,
     /// Messages shorter than this are sent as they are.
@@ -42,9 +47,10 @@ impl Deflater {
     pub(crate) fn new(params: &DeflateParams, options: &DeflateOptions) -> Deflater {
         // zlib refuses a raw window of 8; with 9 its matches never reach back more than
         // 2^9 - 262 = 250 bytes, inside the 256 a negotiated 8 allows (RFC 7692 §7.1.2.2).
-        let bits = params.client_max_window_bits.clamp(9, 15);
         Deflater {
-            compress: Compress::new_with_window_bits(Compression::new(options.level.min(9)), false, bits),
+            compress: None,
+            level: Compression::new(options.level.min(9)),
+            window_bits: params.client_max_window_bits.clamp(9, 15),
             reset_each: params.client_no_context_takeover,
             min_size: options.min_size,
             fed: 0,
@@ -66,17 +72,19 @@ impl Encoder for Deflater {
             out.push(0x00);
             return;
         }
+        let (level, bits) = (self.level, self.window_bits);
+        let compress = self.compress.get_or_insert_with(|| Compress::new_with_window_bits(level, false, bits));
         let flush = if last { FlushCompress::Sync } else { FlushCompress::None };
         let start = out.len();
         let mut input = input;
         loop {
             out.reserve(input.len() / 2 + 64);
-            let before = (self.compress.total_in(), self.compress.total_out());
+            let before = (compress.total_in(), compress.total_out());
             // Errors are for misuse of the stream (a bad flush sequence), which this
             // loop does not do: stop rather than spin.
-            let status = self.compress.compress_vec(input, out, flush);
-            let used = (self.compress.total_in() - before.0) as usize;
-            let made = self.compress.total_out() - before.1;
+            let status = compress.compress_vec(input, out, flush);
+            let used = (compress.total_in() - before.0) as usize;
+            let made = compress.total_out() - before.1;
             input = &input[used..];
             // Done once the input is in and the output was not filled up (zlib has no more).
             let done = input.is_empty() && out.len() < out.capacity();
@@ -90,7 +98,7 @@ impl Encoder for Deflater {
                 out.truncate(out.len() - TAIL.len());
             }
             if self.reset_each {
-                self.compress.reset();
+                compress.reset();
             }
         }
     }

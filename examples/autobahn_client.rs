@@ -10,14 +10,22 @@
 //! server write its reports. The verdicts are the server's; this program only echoes, and
 //! exits non-zero if it could not talk to the server at all.
 //!
-//! `.ci/autobahn` runs it against `kosoku` (a Python port of the fuzzing server) and
-//! summarises the report.
+//! Every case is run with permessage-deflate offered, compressing every message we echo
+//! (`min_size` 0). The permessage-deflate cases (12.*, 13.*) each expect a particular offer
+//! (Autobahn's own client driver asks the server for it; kosoku cannot say): the optional
+//! PLAN file lists them, one line per case, `CASE-ID PARAMETERS`, for the last cases the
+//! server runs (12 and 13 sort last), where PARAMETERS are comma-separated offer parameters
+//! (`client_no_context_takeover`, `server_no_context_takeover`, `server_max_window_bits=N`)
+//! or `-`. Other cases get the default offer.
+//!
+//! `.ci/autobahn` runs it against `kosoku` (a Python port of the fuzzing server), writes the
+//! plan from kosoku's case modules, and summarises the report.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, RecvTimeoutError};
-use wsthread::{Handle, Message, Options, WebSocketClient};
+use wsthread::{DeflateOptions, Handle, Message, Options, WebSocketClient};
 
 /// Longer than any case needs (the 16 MiB cases take a few seconds), short enough that a hung
 /// case cannot stall CI.
@@ -25,13 +33,14 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Connects to `url`, echoes every message if `echo`, and returns the first text message
 /// received once the server has closed.
-fn session(url: &str, echo: bool) -> Result<Option<String>, String> {
+fn session(url: &str, echo: bool, deflate: DeflateOptions) -> Result<Option<String>, String> {
     let (tx, rx) = unbounded();
     let options = Options::new(url)
         .map_err(|e| format!("{url}: {e}"))?
         // Category 9 sends messages up to 16 MiB; 10 and the 9.x frame cases need no more.
         .max_message_size(Some(64 << 20))
-        .close_timeout(Duration::from_secs(3));
+        .close_timeout(Duration::from_secs(3))
+        .deflate(Some(deflate));
     let client = WebSocketClient::with_handle(
         move |handle: &Handle, msg: Option<Message>| {
             let first = match (&msg, echo) {
@@ -71,32 +80,72 @@ fn session(url: &str, echo: bool) -> Result<Option<String>, String> {
     }
 }
 
-fn run(base: &str, agent: &str) -> Result<(), String> {
+/// The offer a plan line's parameters describe.
+fn offer(params: &str) -> Result<DeflateOptions, String> {
+    let mut offer = DeflateOptions::default().min_size(0);
+    for param in params.split(',').filter(|p| !p.is_empty() && *p != "-") {
+        offer = match param.split_once('=') {
+            None if param == "client_no_context_takeover" => offer.client_no_context_takeover(true),
+            None if param == "server_no_context_takeover" => offer.server_no_context_takeover(true),
+            Some(("server_max_window_bits", n)) => offer.server_max_window_bits(n.parse().ok()),
+            Some(("client_max_window_bits", n)) => offer.client_max_window_bits(n.parse().ok()),
+            _ => return Err(format!("unknown offer parameter {param:?}")),
+        };
+    }
+    Ok(offer)
+}
+
+/// The plan file's offers, in case order.
+fn read_plan(path: &str) -> Result<Vec<(String, DeflateOptions)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let (id, params) = line.split_once(' ').ok_or_else(|| format!("{path}: bad line {line:?}"))?;
+            Ok((id.to_owned(), offer(params.trim())?))
+        })
+        .collect()
+}
+
+fn run(base: &str, agent: &str, plan: &[(String, DeflateOptions)]) -> Result<(), String> {
     let base = base.trim_end_matches('/');
-    let count = session(&format!("{base}/getCaseCount"), false)?
+    let default = offer("")?;
+    let count = session(&format!("{base}/getCaseCount"), false, default.clone())?
         .ok_or("getCaseCount: the server sent no count")?;
     let count: usize = count
         .trim()
         .parse()
         .map_err(|e| format!("getCaseCount: {count:?} is not a number: {e}"))?;
-    println!("autobahn_client: {count} cases");
+    println!("autobahn_client: {count} cases, the last {} with their own offers", plan.len());
+    let planned = count.checked_sub(plan.len()).ok_or("the plan has more cases than the server")?;
     for case in 1..=count {
+        let (id, deflate) = match case.checked_sub(planned + 1) {
+            Some(i) => (plan[i].0.as_str(), plan[i].1.clone()),
+            None => ("", default.clone()),
+        };
         // A case that ends badly is the server's to judge; only a hang is ours to report.
-        if let Err(e) = session(&format!("{base}/runCase?case={case}&agent={agent}"), true) {
-            eprintln!("autobahn_client: case {case}: {e}");
+        if let Err(e) = session(&format!("{base}/runCase?case={case}&agent={agent}"), true, deflate) {
+            eprintln!("autobahn_client: case {case} {id}: {e}");
         }
     }
-    session(&format!("{base}/updateReports?agent={agent}"), false)?;
+    session(&format!("{base}/updateReports?agent={agent}"), false, default)?;
     Ok(())
 }
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let (Some(url), Some(agent)) = (args.next(), args.next()) else {
-        eprintln!("usage: autobahn_client <ws://host:port> <agent name>");
+        eprintln!("usage: autobahn_client <ws://host:port> <agent name> [plan]");
         return ExitCode::from(2);
     };
-    match run(&url, &agent) {
+    let plan = match args.next().map(|path| read_plan(&path)).transpose() {
+        Ok(plan) => plan.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("autobahn_client: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&url, &agent, &plan) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("autobahn_client: {e}");

@@ -5,6 +5,7 @@
 //!                                  [--insecure] [--show-handshake] [--connect-timeout SECS]
 //!                                  [--show-frames] [--show-ping-pong]
 //!                                  [--proxy URL | --no-proxy] [--origin ORIGIN]
+//!                                  [--deflate]
 //! ```
 //!
 //! Each line of stdin is sent as one text message; each text message received is printed as
@@ -20,7 +21,7 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::Sender;
-use wsthread::{Error, Event as WsEvent, Frame, Message, Options, Proxy, ProxySetting, WebSocketClient};
+use wsthread::{DeflateOptions, Error, Event as WsEvent, Frame, Message, Options, Proxy, ProxySetting, WebSocketClient};
 
 const USAGE: &str = "\
 usage: wscat URL [options]
@@ -38,6 +39,7 @@ usage: wscat URL [options]
                           user:password@ allowed) instead of the one the environment names
   --no-proxy              connect directly, whatever HTTPS_PROXY, HTTP_PROXY, ALL_PROXY say
   --origin ORIGIN         send this Origin header
+  --deflate               offer permessage-deflate compression (RFC 7692)
   -h, --help              show this help
 
 Each stdin line is sent as a text message; received messages are printed on stdout.
@@ -56,6 +58,7 @@ struct Args {
     /// `None`: from the environment.
     proxy: Option<ProxySetting>,
     origin: Option<String>,
+    deflate: bool,
 }
 
 /// What the main thread waits for: stdin's lines and end, or the connection's end.
@@ -114,6 +117,9 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
     if let Some(origin) = args.origin {
         options = options.origin(origin);
     }
+    if args.deflate {
+        options = options.deflate(Some(DeflateOptions::default()));
+    }
 
     let (events, wait) = crossbeam_channel::unbounded();
     let on_end = events.clone();
@@ -163,6 +169,15 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
             eprintln!("tls: {} {}", tls.protocol_version, tls.cipher_suite);
         }
         eprintln!("via: {}", handshake.proxy);
+        if let Some(d) = &handshake.deflate {
+            eprintln!(
+                "permessage-deflate: client_max_window_bits={} server_max_window_bits={} \
+                 client_no_context_takeover={} server_no_context_takeover={}",
+                d.client_max_window_bits, d.server_max_window_bits, d.client_no_context_takeover, d.server_no_context_takeover
+            );
+        } else if args.deflate {
+            eprintln!("permessage-deflate: declined by the server");
+        }
     }
 
     // stdin is read on its own thread so that the main thread also hears when the server
@@ -240,6 +255,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         show_ping_pong: false,
         proxy: None,
         origin: None,
+        deflate: false,
     };
     while let Some(arg) = argv.next() {
         let mut value = |name: &str| argv.next().ok_or_else(|| format!("{name} needs a value"));
@@ -265,6 +281,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
             }
             "--no-proxy" => args.proxy = Some(ProxySetting::Direct),
             "--origin" => args.origin = Some(value(&arg)?),
+            "--deflate" => args.deflate = true,
             "--connect-timeout" => {
                 let text = value(&arg)?;
                 let secs: f64 = text

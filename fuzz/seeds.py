@@ -25,6 +25,9 @@ up = {
     "101-keepalive-upgrade": ok.replace(b"Connection: Upgrade", b"Connection: keep-alive, Upgrade") + b"\r\n",
     "101-other-protocol": ok + b"Sec-WebSocket-Protocol: other\r\n\r\n",
     "101-extension": ok + b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+    "101-deflate-params": ok + b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=\"9\"; "
+    b"server_no_context_takeover; server_max_window_bits=10\r\n\r\n",
+    "101-deflate-twice": ok + b"Sec-WebSocket-Extensions: permessage-deflate\r\nSec-WebSocket-Extensions: x, y\r\n\r\n",
     "101-two-accepts": ok + b"Sec-WebSocket-Accept: " + ACCEPT + b"\r\n\r\n",
     "101-wrong-accept": ok.replace(ACCEPT, b"dGhlIHNhbXBsZSBub25jZQ==") + b"\r\n",
     "401-chunked": (b"HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\nWWW-Authenticate: Basic\r\n\r\n"
@@ -102,3 +105,47 @@ ml = {
 }
 for name, data in ml.items():
     write("message_layer", name, data)
+
+
+# inflate: a mode byte, then server frames after permessage-deflate was agreed (mode bit 7
+# clear: bits 0-1 the limit, bit 2 server_no_context_takeover), or messages separated by
+# 0xA5 that the target compresses and inflates back (mode bit 7 set).
+import zlib
+
+
+def deflated(messages, takeover=True):
+    """Each message compressed as RFC 7692 §7.2.1 says: sync flush, 00 00 ff ff removed."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    out = []
+    for m in messages:
+        if not takeover:
+            c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        data = c.compress(m) + c.flush(zlib.Z_SYNC_FLUSH)
+        assert data.endswith(b"\x00\x00\xff\xff")
+        out.append(data[:-4])
+    return out
+
+
+RSV1 = 4
+ticks = [b'{"symbol":"SYM%d","bid":%d.%02d,"seq":%d}' % (k % 3, 100 + k % 7, k, k) for k in range(6)]
+a, b = deflated([b"Hello", b"Hello"])
+bomb = deflated([bytes(200000)])[0]
+infl = {
+    "rfc7692-hello-twice": bytes([0]) + frame(1, a, rsv=RSV1) + frame(1, b, rsv=RSV1),
+    "ticks-takeover": bytes([3]) + b"".join(frame(1, m, rsv=RSV1) for m in deflated(ticks)),
+    "ticks-no-takeover": bytes([7]) + b"".join(frame(1, m, rsv=RSV1) for m in deflated(ticks, False)),
+    "fragmented-with-ping": bytes([2]) + frame(1, a[:3], fin=False, rsv=RSV1) + frame(9, b"p")
+    + frame(0, a[3:], fin=False) + frame(0, b""),
+    "plain-between": bytes([0]) + frame(1, a, rsv=RSV1) + frame(2, b"plain") + frame(1, b, rsv=RSV1),
+    "stored-block": bytes([0]) + frame(2, b"\x00\x05\x00\xfa\xffHello\x00", rsv=RSV1),
+    "bfinal-then-more": bytes([0]) + frame(2, b"\xf3\x48\xcd\xc9\xc9\x07\x00\x00", rsv=RSV1) + frame(2, a, rsv=RSV1),
+    "bomb-over-1k": bytes([1]) + frame(2, bomb, rsv=RSV1),
+    "reserved-btype": bytes([0]) + frame(2, b"\xff\xff\xff", rsv=RSV1),
+    "rsv1-on-continuation": bytes([0]) + frame(1, a, fin=False, rsv=RSV1) + frame(0, b, rsv=RSV1),
+    "bad-utf8": bytes([0]) + frame(1, deflated([b"a\xffb"])[0], rsv=RSV1),
+    "empty-message": bytes([0]) + frame(1, b"\x00", rsv=RSV1) + frame(2, b"", rsv=RSV1),
+    "round-trip-whole": bytes([0x87]) + b"\xa5".join(ticks) + b"\xa5\xa5",
+    "round-trip-pieces-window-8": bytes([0x98]) + b"\xa5".join(ticks + [bytes(range(256)) * 8]),
+}
+for name, data in infl.items():
+    write("inflate", name, data)

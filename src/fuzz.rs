@@ -1,19 +1,21 @@
 //! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`). Not part of the API:
 //! they reach the parsers that face the server's bytes, which are private otherwise.
 
+use crate::deflate::{DeflateOptions, DeflateParams};
 use crate::handshake::{parse_head, Request};
-use crate::protocol::{Limits, Protocol};
+use crate::protocol::{Decoder, Deflater, Encoder, Inflater, Limits, Protocol};
 
 /// The `Sec-WebSocket-Accept` that answers the key of RFC 6455 §1.3's example, which the
 /// upgrade target's request is taken to have sent (so a corpus can hold valid answers).
 pub const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
-/// Parses `bytes` as the answer to an upgrade request that offered the subprotocol `chat`:
+/// Parses `bytes` as the answer to an upgrade request that offered the subprotocol `chat`
+/// (without, then with a permessage-deflate offer):
 /// the head, the upgrade checks, and a refusal's body (framed by length, chunks or EOF),
 /// whole and trickling in a byte at a time. Also checks that a head found in `bytes` reads
 /// the same from the prefix where it ends, and from a longer one.
 pub fn upgrade_response(bytes: &[u8]) {
-    let request = Request { bytes: Vec::new(), accept: ACCEPT.to_owned(), offered_protocols: vec!["chat".to_owned()] };
+    let request = Request { bytes: Vec::new(), accept: ACCEPT.to_owned(), offered_protocols: vec!["chat".to_owned()], offered_deflate: None };
     let Ok(Some(head)) = parse_head(bytes) else { return };
     assert!(head.len <= bytes.len(), "a head longer than its bytes");
     // The dialer parses a growing buffer: the head must read the same from where it ends on.
@@ -22,6 +24,9 @@ pub fn upgrade_response(bytes: &[u8]) {
         assert_eq!((again.status, &again.reason, &again.headers, again.len), (head.status, &head.reason, &head.headers, head.len));
     }
     let _ = head.verify_upgrade(&request);
+    // And as the answer to a permessage-deflate offer (RFC 7692 §7.1's checks).
+    let offered = Request { offered_deflate: Some(DeflateOptions::default().client_max_window_bits(Some(12))), ..request };
+    let _ = head.verify_upgrade(&offered);
     let rest = &bytes[head.len..];
     // The body as one piece, and as it would trickle in a byte at a time (which must
     // cost linear time: the decoder keeps its place).
@@ -52,7 +57,49 @@ pub struct Outcome {
 /// the given limits, in pieces that end where `cuts` say (offsets, in any order; the rest
 /// comes last).
 pub fn message_layer(bytes: &[u8], cuts: &[usize], max_message: Option<usize>, max_frame: Option<usize>) -> Outcome {
-    let mut protocol = Protocol::new(Limits { max_message, max_frame }, None, None);
+    feed(Protocol::new(Limits { max_message, max_frame }, None, None), bytes, cuts)
+}
+
+/// [`message_layer`] after permessage-deflate was agreed (the server resetting its context
+/// after each message if `server_no_context_takeover`): RSV1 messages are inflated.
+pub fn inflate_layer(bytes: &[u8], cuts: &[usize], max_message: Option<usize>, server_no_context_takeover: bool) -> Outcome {
+    let params = DeflateParams { server_no_context_takeover, ..DeflateParams::default() };
+    let decoder: Box<dyn Decoder> = Box::new(Inflater::new(&params));
+    feed(Protocol::new(Limits { max_message, max_frame: None }, Some(decoder), None), bytes, cuts)
+}
+
+/// Compresses each of `messages` as we send them (whole, or in pieces of `piece` bytes
+/// when it is not 0) with the agreed `client_max_window_bits` and context takeover, and
+/// inflates them as a server would: each must come back as it was.
+pub fn deflate_round_trip(messages: &[&[u8]], piece: usize, window_bits: u8, no_context_takeover: bool) {
+    let params = DeflateParams {
+        client_no_context_takeover: no_context_takeover,
+        server_no_context_takeover: no_context_takeover,
+        client_max_window_bits: window_bits,
+        ..DeflateParams::default()
+    };
+    let mut deflater = Deflater::new(&params, &DeflateOptions::default().min_size(0));
+    let mut inflater = Inflater::new(&params);
+    for (i, message) in messages.iter().enumerate() {
+        let mut compressed = Vec::new();
+        if piece == 0 {
+            assert!(deflater.begin(Some(message.len())));
+            deflater.encode(message, true, &mut compressed);
+        } else {
+            assert!(deflater.begin(None));
+            let pieces: Vec<&[u8]> = if message.is_empty() { vec![&[]] } else { message.chunks(piece).collect() };
+            for (k, p) in pieces.iter().enumerate() {
+                deflater.encode(p, k + 1 == pieces.len(), &mut compressed);
+            }
+        }
+        let mut back = Vec::new();
+        inflater.decode(&compressed, true, &mut back, Some(message.len())).expect("our own compressed message inflates");
+        assert!(back == *message, "message {i} ({} bytes) came back as {} bytes", message.len(), back.len());
+    }
+}
+
+/// Feeds `bytes` to `protocol` in pieces ending where `cuts` say.
+fn feed(mut protocol: Protocol, bytes: &[u8], cuts: &[usize]) -> Outcome {
     let mut ends: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
     ends.push(bytes.len());
     ends.sort_unstable();

@@ -91,6 +91,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Compression
+//!
+//! [`Options::deflate`] offers permessage-deflate (RFC 7692, [`DeflateOptions`]); what the
+//! server agreed to is [`Handshake::deflate`]. A sender compresses its message on its own
+//! thread; the connection thread inflates, in bounded steps, with `max_message_size` applied
+//! to the inflated size. It is not offered unless asked: it pays on text that repeats itself
+//! (a JSON feed halves at level 1) and costs CPU and memory on anything else.
+//!
 //! ## Logging
 //!
 //! Through the [`log`](https://docs.rs/log) facade, never to stdout: `info` for connects and
@@ -122,6 +130,7 @@ mod tls;
 mod transport;
 // The public API's plain data, used at every layer.
 mod close;
+mod deflate;
 mod error;
 mod event;
 mod message;
@@ -138,6 +147,7 @@ pub mod fuzz;
 pub use client::{Handle, WebSocketClient};
 pub use close::{CloseCode, CloseInfo, ClosedBy};
 pub use crossbeam_channel;
+pub use deflate::{DeflateOptions, DeflateParams};
 pub use error::{Error, FrameError};
 pub use event::Event;
 pub use message::{Message, MessageKind};

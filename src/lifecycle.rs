@@ -20,7 +20,7 @@ use crate::frame::{Head, OP_BINARY, OP_TEXT};
 use crate::message::Message;
 use crate::options::Options;
 use crate::outbox::Outbox;
-use crate::protocol::{FrameObserver, Limits, Protocol};
+use crate::protocol::{codec, FrameObserver, Limits, Protocol};
 use crate::raw::{Direction, FrameHook};
 use crate::report::Handshake;
 use crate::state::{State, Status};
@@ -221,13 +221,21 @@ impl Shared {
         let o = &self.options;
         let limits = Limits { max_message: o.max_message_size, max_frame: o.max_frame_size };
         let observer = o.frame_hook.clone().map(observer);
-        let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), None, observer.clone()));
+        // A negotiated permessage-deflate: its decoder goes to the thread, its encoder to the queue.
+        let (decoder, encoder) = match (&handshake.deflate, &o.deflate) {
+            (Some(params), Some(offer)) => {
+                let (decoder, encoder) = codec(params, offer);
+                (Some(decoder), Some(encoder))
+            }
+            _ => (None, None),
+        };
+        let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), encoder, observer.clone()));
         let parts = Parts {
             transport,
             tail,
             poll,
             outbox: outbox.clone(),
-            protocol: Protocol::new(limits, None, observer),
+            protocol: Protocol::new(limits, decoder, observer),
             status: self.status.clone(),
             close_timeout: o.close_timeout,
             handshake: handshake.clone(),

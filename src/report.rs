@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::proxy::ProxyChoice;
+use crate::deflate::DeflateParams;
 
 /// What the server answered to a successful upgrade, and what it took to get there.
 #[derive(Clone, Debug)]
@@ -16,8 +17,11 @@ pub struct Handshake {
     pub headers: Vec<(String, String)>,
     /// The subprotocol the server chose from [`Options::subprotocols`](crate::Options::subprotocols).
     pub subprotocol: Option<String>,
-    /// The extensions the server agreed to (always empty until an extension is offered).
+    /// The extensions the server agreed to, as it wrote them (`Sec-WebSocket-Extensions`).
     pub extensions: Vec<String>,
+    /// The permessage-deflate parameters agreed to, when [`Options::deflate`](crate::Options::deflate)
+    /// offered it and the server accepted.
+    pub deflate: Option<DeflateParams>,
     /// The address actually connected to: the server's, or the proxy's through a proxy.
     pub peer_addr: SocketAddr,
     /// For `wss://`: the negotiated TLS version and cipher suite.

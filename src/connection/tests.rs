@@ -31,6 +31,7 @@ fn an_internal_panic_still_sends_close_1011() {
         headers: Vec::new(),
         subprotocol: None,
         extensions: Vec::new(),
+        deflate: None,
         peer_addr: server.local_addr().unwrap(),
         tls: None,
         proxy: crate::proxy::ProxyChoice { proxy: None, reason: String::new() },

@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 use rustls::ClientConfig;
 
 use crate::error::Error;
-use crate::handshake::{build_request, parse_head, Head, Request, MAX_HEAD};
+use crate::handshake::{build_request, parse_head, Agreed, Head, Request, MAX_HEAD};
 use crate::report::{Handshake, HttpResponse, Timings};
 use crate::options::Options;
 use crate::proxy::{Proxy, ProxyChoice, ProxyKind};
@@ -90,7 +90,10 @@ pub(crate) fn dial(
 ) -> Result<Dialed, Error> {
     // Everything that can be refused without I/O is refused first.
     let headers = with_defaults(options, headers);
-    let request = build_request(options.url(), &headers, &options.subprotocols)?;
+    let mut request = build_request(options.url(), &headers, &options.subprotocols)?;
+    if let Some(deflate) = &options.deflate {
+        request.offer_deflate(deflate)?;
+    }
     let user_agent = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("user-agent")).map_or(USER_AGENT, |(_, v)| v);
     let route = env::choose(&options.proxy, options.url(), |name| std::env::var(name).ok())?;
     log::debug!("{}: {route}", options.url());
@@ -185,18 +188,25 @@ impl Dialer<'_> {
         };
 
         let t = Instant::now();
-        let (head, mut buf, subprotocol) = self.upgrade(&mut transport, request)?;
+        let (head, mut buf, agreed) = self.upgrade(&mut transport, request)?;
         let upgrade_time = t.elapsed();
         let tail = buf.split_off(head.len);
         match &route.proxy {
             None => log::info!("connected to {url} ({peer_addr}) in {:?}", start.elapsed()),
             Some(proxy) => log::info!("connected to {url} through {proxy} ({peer_addr}) in {:?}", start.elapsed()),
         }
+        let extensions = head
+            .headers
+            .iter()
+            .filter(|(name, value)| name.eq_ignore_ascii_case("sec-websocket-extensions") && !value.trim().is_empty())
+            .map(|(_, value)| value.trim().to_owned())
+            .collect();
         let handshake = Handshake {
             status: head.status,
             headers: head.headers,
-            subprotocol,
-            extensions: Vec::new(),
+            subprotocol: agreed.subprotocol,
+            extensions,
+            deflate: agreed.deflate,
             peer_addr,
             tls: tls_info,
             proxy: route,
@@ -280,7 +290,7 @@ impl Dialer<'_> {
     }
 
     /// Writes the request, reads the answer head, and for a refusal its body.
-    fn upgrade(&mut self, transport: &mut Transport, request: &Request) -> Result<(Head, Vec<u8>, Option<String>), Error> {
+    fn upgrade(&mut self, transport: &mut Transport, request: &Request) -> Result<(Head, Vec<u8>, Agreed), Error> {
         const PHASE: &str = "the WebSocket upgrade";
         self.write_all(transport, &request.bytes, PHASE)?;
         let early = || Error::Handshake("the server closed the connection before answering".into());
@@ -290,8 +300,8 @@ impl Dialer<'_> {
             log::info!("server refused the upgrade: {} {}", head.status, head.reason);
             return Err(Error::Rejected(response(&head, body)));
         }
-        let subprotocol = head.verify_upgrade(request)?;
-        Ok((head, buf, subprotocol))
+        let agreed = head.verify_upgrade(request)?;
+        Ok((head, buf, agreed))
     }
 
     /// Opens an HTTP proxy's tunnel to `host:port` with `CONNECT`. Its answer is read with

@@ -7,6 +7,7 @@
 
 use url::Url;
 
+use crate::deflate::{DeflateOptions, DeflateParams};
 use crate::error::Error;
 use crate::report::find_header;
 
@@ -35,6 +36,27 @@ pub(crate) struct Request {
     pub bytes: Vec<u8>,
     pub accept: String,
     pub offered_protocols: Vec<String>,
+    /// The permessage-deflate offer made, if any (see [`Request::offer_deflate`]).
+    pub offered_deflate: Option<DeflateOptions>,
+}
+
+/// What the server agreed to in a valid 101 answer.
+pub(crate) struct Agreed {
+    pub subprotocol: Option<String>,
+    pub deflate: Option<DeflateParams>,
+}
+
+impl Request {
+    /// Adds a permessage-deflate offer (RFC 7692 §5) to the request.
+    pub(crate) fn offer_deflate(&mut self, deflate: &DeflateOptions) -> Result<(), Error> {
+        deflate.check().map_err(Error::InvalidOption)?;
+        let header = format!("Sec-WebSocket-Extensions: {}\r\n\r\n", deflate.offer());
+        // The request ends with its blank line: the header goes just before it.
+        self.bytes.truncate(self.bytes.len() - 2);
+        self.bytes.extend_from_slice(header.as_bytes());
+        self.offered_deflate = Some(deflate.clone());
+        Ok(())
+    }
 }
 
 pub(crate) fn build_request(
@@ -99,7 +121,7 @@ pub(crate) fn build_request(
         out.push_str(&format!("{name}: {value}\r\n"));
     }
     out.push_str("\r\n");
-    Ok(Request { bytes: out.into_bytes(), accept, offered_protocols: protocols })
+    Ok(Request { bytes: out.into_bytes(), accept, offered_protocols: protocols, offered_deflate: None })
 }
 
 fn check_header(name: &str, value: &str) -> Result<(), Error> {
@@ -151,9 +173,9 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<Head>, Error> {
 }
 
 impl Head {
-    /// Checks a 101 answer against what we asked (RFC 6455 §4.1, the client's checks 1–6),
-    /// returning the chosen subprotocol.
-    pub(crate) fn verify_upgrade(&self, req: &Request) -> Result<Option<String>, Error> {
+    /// Checks a 101 answer against what we asked (RFC 6455 §4.1, the client's checks 1–6,
+    /// and RFC 7692 §7.1 for permessage-deflate), returning what the server agreed to.
+    pub(crate) fn verify_upgrade(&self, req: &Request) -> Result<Agreed, Error> {
         let fail = |why: &str| Err(Error::Handshake(why.to_owned()));
         let all = |name: &'static str| {
             self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
@@ -171,15 +193,20 @@ impl Head {
         if accepts.len() != 1 || accepts[0].trim() != req.accept {
             return fail("wrong Sec-WebSocket-Accept");
         }
-        if all("sec-websocket-extensions").any(|v| !v.trim().is_empty()) {
-            return fail("the server chose an extension that was not offered");
-        }
+        let deflate = match &req.offered_deflate {
+            Some(offer) => offer.accept(all("sec-websocket-extensions")).map_err(Error::Handshake)?,
+            None if all("sec-websocket-extensions").any(|v| !v.trim().is_empty()) => {
+                return fail("the server chose an extension that was not offered");
+            }
+            None => None,
+        };
         let protocols: Vec<&str> = all("sec-websocket-protocol").map(str::trim).collect();
-        match protocols.as_slice() {
-            [] => Ok(None),
-            [p] if req.offered_protocols.iter().any(|o| o == p) => Ok(Some((*p).to_owned())),
-            _ => fail("the server chose a subprotocol that was not offered"),
-        }
+        let subprotocol = match protocols.as_slice() {
+            [] => None,
+            [p] if req.offered_protocols.iter().any(|o| o == p) => Some((*p).to_owned()),
+            _ => return fail("the server chose a subprotocol that was not offered"),
+        };
+        Ok(Agreed { subprotocol, deflate })
     }
 
     /// How the body of this (refusing) answer is framed (RFC 9112 §6.3).
@@ -275,9 +302,9 @@ mod tests {
     fn upgrade_checks() {
         let r = req(&["chat"]);
         let ok = format!("Upgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: {}\r\n", r.accept);
-        assert_eq!(head(&ok).verify_upgrade(&r).unwrap(), None);
+        assert_eq!(head(&ok).verify_upgrade(&r).unwrap().subprotocol, None);
         let chosen = format!("{ok}Sec-WebSocket-Protocol: chat\r\n");
-        assert_eq!(head(&chosen).verify_upgrade(&r).unwrap().as_deref(), Some("chat"));
+        assert_eq!(head(&chosen).verify_upgrade(&r).unwrap().subprotocol.as_deref(), Some("chat"));
         let bad = [
             format!("Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n", r.accept),
             format!("Upgrade: websocket\r\nSec-WebSocket-Accept: {}\r\n", r.accept),
@@ -288,6 +315,22 @@ mod tests {
         for b in bad {
             assert!(matches!(head(&b).verify_upgrade(&r), Err(Error::Handshake(_))), "{b}");
         }
+    }
+
+    #[test]
+    fn deflate_offer_goes_before_the_blank_line_and_the_answer_is_checked_against_it() {
+        let mut r = req(&[]);
+        r.offer_deflate(&DeflateOptions::default()).unwrap();
+        let text = String::from_utf8(r.bytes.clone()).unwrap();
+        assert!(text.ends_with("\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"), "{text}");
+        let ok = format!("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n", r.accept);
+        assert_eq!(head(&ok).verify_upgrade(&r).unwrap().deflate, None);
+        let yes = format!("{ok}Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10\r\n");
+        assert_eq!(head(&yes).verify_upgrade(&r).unwrap().deflate.unwrap().client_max_window_bits, 10);
+        let twice = format!("{ok}Sec-WebSocket-Extensions: permessage-deflate\r\nSec-WebSocket-Extensions: permessage-deflate\r\n");
+        assert!(matches!(head(&twice).verify_upgrade(&r), Err(Error::Handshake(_))));
+        let mut bad = req(&[]);
+        assert!(matches!(bad.offer_deflate(&DeflateOptions::default().server_max_window_bits(Some(7))), Err(Error::InvalidOption(_))));
     }
 
     #[test]

@@ -11,10 +11,14 @@
 //! send back (pongs, Close frames) it hands to the caller, which owns the outgoing queue.
 
 mod closing;
+mod deflate;
 mod extension;
 mod utf8;
 
 pub(crate) use closing::{CloseFrame, CloseState};
+pub(crate) use deflate::codec;
+#[cfg(feature = "fuzzing")]
+pub(crate) use deflate::{Deflater, Inflater};
 pub(crate) use extension::{Decoder, Encoder, FrameObserver};
 pub(crate) use utf8::Utf8Stream;
 

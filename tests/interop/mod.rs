@@ -170,8 +170,14 @@ pub struct PeerServer {
 impl PeerServer {
     /// Starts `peer` for `scheme` and waits until it reports its port.
     pub fn start(peer: Peer, scheme: Scheme) -> PeerServer {
+        PeerServer::start_with_env(peer, scheme, &[])
+    }
+
+    /// [`start`](Self::start), with `env` added to the peer's environment.
+    pub fn start_with_env(peer: Peer, scheme: Scheme, env: &[(&str, &str)]) -> PeerServer {
         let peers = peers_dir();
         let mut command = peer.command(peers);
+        command.envs(env.iter().copied());
         let (mut ca_pem, mut dir) = (None, None);
         if scheme == Scheme::Wss {
             let ca = TestCa::new("wsthread interop test CA");

@@ -6,6 +6,9 @@ Binds 127.0.0.1 on a port the OS picks, prints that port as one line on stdout, 
 until stdin closes (or the process is killed). The protocol it speaks is described in
 tests/interop/mod.rs: data messages are echoed, except text messages starting with "cmd:".
 
+PEER_DEFLATE=default in the environment turns permessage-deflate on (aiohttp's `compress`,
+which also honours the client's no-context-takeover requests). Without it, it is declined.
+
 Fragmentation: aiohttp 3.14 has no API for sending a message in several frames.
 `WebSocketResponse.send_frame(data, opcode)` (public) and the writer below it always set FIN.
 So the non-final frames are written by hand to the connection's own transport
@@ -60,7 +63,7 @@ async def serve_websocket(request):
         protocols=("chat.v2",),
         max_msg_size=0,  # no limit: the tests echo 4 MiB
         autoping=False,  # pongs come to the loop below, so the ping command can check them
-        compress=False,
+        compress=os.environ.get("PEER_DEFLATE") == "default",
     )
     await ws.prepare(request)
     pending_ping = None

@@ -5,12 +5,16 @@ Usage: python websockets_server.py [CERT_PEM KEY_PEM]
 Binds 127.0.0.1 on a port the OS picks, prints that port as one line on stdout, then serves
 until stdin closes (or the process is killed). The protocol it speaks is described in
 tests/interop/mod.rs: data messages are echoed, except text messages starting with "cmd:".
+
+PEER_DEFLATE in the environment turns permessage-deflate on: `default` (the library's
+defaults) or `no-context` (no context takeover either way). Without it, it is declined.
 """
 
 import asyncio
 import os
 
 from websockets.asyncio.server import serve
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
 from peer_common import tls_from_args, until_stdin_closes
 
@@ -73,6 +77,11 @@ async def main():
     global a_connection_ended
     a_connection_ended = asyncio.Event()
     tls = tls_from_args()
+    deflate = os.environ.get("PEER_DEFLATE")
+    compression = "deflate" if deflate == "default" else None
+    extensions = None
+    if deflate == "no-context":
+        extensions = [ServerPerMessageDeflateFactory(server_no_context_takeover=True, client_no_context_takeover=True)]
     async with serve(
         handler,
         "127.0.0.1",
@@ -80,7 +89,8 @@ async def main():
         ssl=tls,
         subprotocols=["chat.v2"],
         max_size=None,
-        compression=None,
+        compression=compression,
+        extensions=extensions,
         ping_interval=None,
     ) as server:
         port = server.sockets[0].getsockname()[1]

@@ -5,6 +5,9 @@
 // Binds 127.0.0.1 on a port the OS picks, prints that port as one line on stdout, then serves
 // until stdin closes (or the process is killed). The protocol it speaks is described in
 // tests/interop/mod.rs: data messages are echoed, except text messages starting with "cmd:".
+//
+// PEER_DEFLATE in the environment turns permessage-deflate on: `default` (the library's
+// defaults) or `no-context` (no context takeover either way). Without it, it is declined.
 'use strict';
 
 const fs = require('fs');
@@ -80,7 +83,10 @@ const server = tls
 
 const wss = new WebSocketServer({
   server,
-  perMessageDeflate: false,
+  perMessageDeflate: {
+    default: true,
+    'no-context': { serverNoContextTakeover: true, clientNoContextTakeover: true },
+  }[process.env.PEER_DEFLATE] || false,
   maxPayload: 64 * 1024 * 1024,
   handleProtocols: (offered) => (offered.has('chat.v2') ? 'chat.v2' : false),
 });

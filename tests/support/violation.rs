@@ -30,15 +30,24 @@ pub enum When {
 /// [`When`]), then reports the client's Close (code, reason) or the read error. It answers
 /// that Close with one of its own unless `bytes` held a Close already, and ends the connection.
 pub fn violating_server(bytes: Vec<u8>, when: When) -> (Server, Receiver<CloseReport>) {
+    violating_server_answering(bytes, when, &[])
+}
+
+/// [`violating_server`] whose 101 answer carries the `headers` too (an agreed extension).
+pub fn violating_server_answering(
+    bytes: Vec<u8>,
+    when: When,
+    headers: &'static [&'static str],
+) -> (Server, Receiver<CloseReport>) {
     let (tx, rx) = crossbeam_channel::unbounded();
     let server_closed_first = holds_close(&bytes);
     let server = Server::threaded(move |stream, _| {
         let mut c = RawConn::new(stream);
         let accepted = match when {
-            When::WithThe101 => c.accept_then(&[], &bytes).map(drop),
-            When::AfterThe101 => c.accept(&[]).and_then(|_| c.write_all(&bytes)),
+            When::WithThe101 => c.accept_then(headers, &bytes).map(drop),
+            When::AfterThe101 => c.accept(headers).and_then(|_| c.write_all(&bytes)),
             When::AfterAClientMessage => {
-                c.accept(&[]).and_then(|_| c.read_frame()).and_then(|_| c.write_all(&bytes))
+                c.accept(headers).and_then(|_| c.read_frame()).and_then(|_| c.write_all(&bytes))
             }
         };
         if let Err(e) = accepted {
@@ -87,6 +96,7 @@ pub struct Violation {
     when: When,
     options: Box<dyn FnOnce(Options) -> Options>,
     before: Vec<Message>,
+    headers: &'static [&'static str],
 }
 
 /// How a [`Violation`] ended: the client's Close as the server read it, and `close_info()`.
@@ -100,7 +110,13 @@ pub struct Outcome {
 impl Violation {
     /// The server sends `bytes` after the 101 answer, in a write of their own.
     pub fn new(bytes: Vec<u8>) -> Violation {
-        Violation { bytes, when: When::AfterThe101, options: Box::new(|o| o), before: Vec::new() }
+        Violation { bytes, when: When::AfterThe101, options: Box::new(|o| o), before: Vec::new(), headers: &[] }
+    }
+
+    /// Headers the 101 answer carries too, e.g. an agreed `Sec-WebSocket-Extensions`.
+    pub fn answering(mut self, headers: &'static [&'static str]) -> Violation {
+        self.headers = headers;
+        self
     }
 
     /// When the server sends them.
@@ -125,7 +141,7 @@ impl Violation {
     /// `None` and nothing after it, and unless the server gets a Close from the client (within
     /// `WAIT`: a client that waits for more bytes than the server sent never answers).
     pub fn run(self) -> Outcome {
-        let (server, reports) = violating_server(self.bytes, self.when);
+        let (server, reports) = violating_server_answering(self.bytes, self.when, self.headers);
         let options = (self.options)(Options::new(&server.ws_url("/")).unwrap());
         let (callback, events) = collector();
         let client = WebSocketClient::new(callback, options).unwrap();

@@ -15,7 +15,9 @@ mod support;
 
 use interop::{assert_same, bytes_of_len, text_of_len, Peer, PeerServer, Scheme};
 use support::*;
-use wsthread::{DeflateOptions, DeflateParams, Message, WebSocketClient};
+use std::io::Write;
+
+use wsthread::{DeflateOptions, DeflateParams, Direction, Frame, Message, MessageKind, OpCode, WebSocketClient};
 
 /// A market-data-like JSON feed: messages alike, the case context takeover is for.
 fn feed(n: usize) -> Vec<Message> {
@@ -43,7 +45,13 @@ fn compressed_echo(peer: Peer, mode: &str, check: impl Fn(&DeflateParams)) {
 /// [`compressed_echo`] with our own `offer`.
 fn compressed_echo_offering(peer: Peer, mode: &str, offer: DeflateOptions, check: impl Fn(&DeflateParams)) {
     let server = PeerServer::start_with_env(peer, Scheme::Ws, &[("PEER_DEFLATE", mode)]);
-    let options = server.options().deflate(Some(offer)).max_frame_size(Some(64 << 10));
+    // The hook records our outgoing data frames: (first frame of a message, fin, rsv1).
+    let (frames, sent_frames) = crossbeam_channel::unbounded();
+    let options = server.options().deflate(Some(offer)).max_frame_size(Some(64 << 10)).frame_hook(move |f: &Frame| {
+        if f.direction == Direction::Outgoing && !f.opcode.is_control() {
+            let _ = frames.send((f.opcode != OpCode::Continue, f.fin, f.rsv1));
+        }
+    });
     let (callback, rx) = collector();
     let client = WebSocketClient::new(callback, options).unwrap();
     let hs = client.connect(&[]).unwrap_or_else(|e| panic!("connect to {}: {e}", server.url()));
@@ -62,6 +70,16 @@ fn compressed_echo_offering(peer: Peer, mode: &str, offer: DeflateOptions, check
     for m in &sent {
         client.send(m.clone()).unwrap();
     }
+    // Messages sent as fragments are compressed as one stream each, too: "é" split between
+    // the first two fragments, and 1 MiB of text streamed through a writer.
+    let fragments: [&[u8]; 3] = [b"compressed h\xc3", b"\xa9llo, ", b"in three frames"];
+    client.send_fragments(MessageKind::Text, fragments).unwrap();
+    sent.push(Message::Text("compressed héllo, in three frames".into()));
+    let big = text_of_len(1 << 20);
+    let mut writer = client.writer(MessageKind::Text).unwrap();
+    writer.write_all(big.as_bytes()).unwrap();
+    writer.finish().unwrap();
+    sent.push(Message::Text(big));
     for (i, want) in sent.iter().enumerate() {
         assert_same(&next_message(&rx), want, &format!("message {i} from {peer:?} ({mode})"));
     }
@@ -69,6 +87,12 @@ fn compressed_echo_offering(peer: Peer, mode: &str, offer: DeflateOptions, check
     expect_end(&rx);
     let info = client.close_info().unwrap();
     assert!(info.clean && info.error.is_none(), "{info:?}");
+    // The fragmented messages left as several frames, RSV1 on each first frame only.
+    let frames: Vec<(bool, bool, bool)> = sent_frames.try_iter().collect();
+    let fragmented = frames.windows(2).filter(|w| w[0].0 && !w[0].1).count();
+    assert!(fragmented >= 2, "both fragmented messages left in several frames");
+    assert!(frames.iter().all(|&(first, _, rsv1)| first || !rsv1), "RSV1 only on first frames");
+    assert!(frames.iter().filter(|f| f.0 && !f.1).all(|f| f.2), "the fragmented messages were compressed");
 }
 
 #[test]

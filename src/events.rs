@@ -1,6 +1,6 @@
 //! Where a connection's events go. The connection thread talks to one `EventSink`; the
 //! closures given to `WebSocketClient::new`, `with_handle` and `with_events`, and the event
-//! channel, are implementations of it (in `client.rs` and `channel.rs`).
+//! channel, are implementations of it (in `client/`).
 
 use crossbeam_channel::{Receiver, Sender};
 

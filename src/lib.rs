@@ -110,15 +110,12 @@
 
 // The layers, top to bottom: a file uses files of its own group or of groups below it,
 // never above (`farm-studio look` finds no circles).
-// The API callers hold.
-mod channel;
+// The API callers hold: the client and its handle, the event channel, the message writer.
 mod client;
-mod writer;
 // Connect and disconnect; the connection thread, and what it reports to.
 mod lifecycle;
 mod connection;
 mod events;
-mod timers;
 // The message layer (frames to messages, the close handshake) and the outgoing queue.
 mod outbox;
 mod protocol;
@@ -144,7 +141,7 @@ mod state;
 #[doc(hidden)]
 pub mod fuzz;
 
-pub use client::{Handle, WebSocketClient};
+pub use client::{Handle, MessageWriter, WebSocketClient};
 pub use close::{CloseCode, CloseInfo, ClosedBy};
 pub use crossbeam_channel;
 pub use deflate::{DeflateOptions, DeflateParams};
@@ -156,7 +153,6 @@ pub use proxy::{Proxy, ProxyChoice, ProxyKind, ProxySetting};
 pub use raw::{Direction, Frame, FrameHook, OpCode};
 pub use report::{Handshake, HttpResponse, Timings, TlsInfo};
 pub use state::State;
-pub use writer::MessageWriter;
 
 #[cfg(test)]
 mod tests {

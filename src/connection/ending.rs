@@ -7,7 +7,7 @@ use std::io;
 use super::{Connection, Step};
 use crate::close::{CloseCode, CloseInfo, ClosedBy};
 use crate::protocol::CloseState;
-use crate::timers::Timer;
+use super::timers::Timer;
 
 impl Connection {
     /// A local close: queues our Close (at most once) and starts the close deadline.

@@ -30,10 +30,11 @@ use crate::outbox::Outbox;
 use crate::protocol::{CloseFrame, CloseState, Event, Protocol, Violation};
 use crate::report::Handshake;
 use crate::state::{State, Status};
-use crate::timers::{Timer, Timers};
 use crate::transport::{Discarded, Transport};
+use timers::{Timer, Timers};
 
 mod ending;
+mod timers;
 
 /// The read buffer: allocated (and zeroed) once per connection.
 const READ_BUFFER: usize = 16 * 1024;

@@ -1,12 +1,15 @@
 //! The client and its handle: what callers hold. The connect and disconnect lifecycle
-//! behind them is in `lifecycle.rs`.
+//! behind them is in `lifecycle.rs`; the channel form's event sink is in `channel.rs`, a
+//! message written over time in `writer.rs`.
+
+mod channel;
+mod writer;
 
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 
 use crossbeam_channel::Receiver;
 
-use crate::channel::ChannelSink;
 use crate::close::{CloseCode, CloseInfo};
 use crate::error::{Error, FrameError};
 use crate::event::Event;
@@ -19,7 +22,9 @@ use crate::outbox::{Outbox, Owner};
 use crate::raw::OpCode;
 use crate::report::Handshake;
 use crate::state::{State, Status};
-use crate::writer::MessageWriter;
+
+use channel::ChannelSink;
+pub use writer::MessageWriter;
 
 /// A WebSocket client: one connection at a time, run by its own background thread, with
 /// every received message handed to a callback.
@@ -201,7 +206,7 @@ impl WebSocketClient {
 
     fn channel_with(
         options: Options,
-        notify: Option<crate::channel::Notify>,
+        notify: Option<channel::Notify>,
     ) -> Result<(WebSocketClient, Receiver<Event>), Error> {
         let (events, receiver) = crossbeam_channel::bounded(options.channel_capacity.max(1));
         let sink = |handle: Handle, interrupt| {

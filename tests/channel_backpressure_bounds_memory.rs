@@ -115,10 +115,10 @@ enum Report {
     AllSent(u64),
 }
 
-/// Writes `bytes` on a non-blocking socket, retrying every millisecond while it is full, and
-/// reports each stall once.
+/// Writes `bytes`, and reports each stall once: the write blocks, with a timeout of `STALL`,
+/// so a stall is seen without polling, and the write carries on once the client reads again.
 fn write_all_reporting(stream: &mut TcpStream, mut bytes: &[u8], written: &mut u64, reports: &Sender<Report>) -> io::Result<()> {
-    let mut full_since: Option<Instant> = None;
+    stream.set_write_timeout(Some(STALL))?;
     let mut reported = false;
     let give_up = Instant::now() + secs(120);
     while !bytes.is_empty() {
@@ -127,20 +127,16 @@ fn write_all_reporting(stream: &mut TcpStream, mut bytes: &[u8], written: &mut u
             Ok(n) => {
                 bytes = &bytes[n..];
                 *written += n as u64;
-                full_since = None;
                 reported = false;
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                let since = *full_since.get_or_insert_with(Instant::now);
-                if !reported && since.elapsed() >= STALL {
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                if !reported {
                     reported = true;
                     let _ = reports.send(Report::Stalled(*written));
                 }
                 if Instant::now() > give_up {
                     return Err(io::ErrorKind::TimedOut.into());
                 }
-                // A poll loop with std alone: the socket has no readiness API here.
-                std::thread::sleep(ms(1));
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
@@ -158,7 +154,6 @@ fn streaming_server(reports: Sender<Report>) -> Server {
         c.accept(&[]).unwrap();
         let mut frame = support::frame(true, false, OP_BINARY, &pattern());
         let at = frame.len() - MESSAGE;
-        c.stream.set_nonblocking(true).unwrap();
         let mut written = 0;
         for i in 0..MESSAGES {
             frame[at..at + 8].copy_from_slice(&i.to_be_bytes());
@@ -167,7 +162,7 @@ fn streaming_server(reports: Sender<Report>) -> Server {
             }
         }
         let _ = reports.send(Report::AllSent(written));
-        c.stream.set_nonblocking(false).unwrap();
+        c.stream.set_write_timeout(None).unwrap();
         c.write_close(1000, "all sent").unwrap();
         let (code, _, _) = c.read_close().unwrap();
         assert_eq!(code, Some(1000));

@@ -61,7 +61,9 @@ pub struct Handle {
 impl WebSocketClient {
     /// Creates a client that will connect as `options` say and hand messages to `callback`.
     /// No I/O happens yet; for `wss://` the TLS configuration is built (and its PEM inputs
-    /// checked) here, once for all later connects.
+    /// checked) here, once for all later connects, and unusable
+    /// [`DeflateOptions`](crate::DeflateOptions) are refused here too
+    /// ([`Error::InvalidOption`]).
     ///
     /// ```no_run
     /// # fn main() -> Result<(), wsthread::Error> {
@@ -224,6 +226,10 @@ impl WebSocketClient {
         options: Options,
     ) -> Result<WebSocketClient, Error> {
         let tls = if options.is_tls() { Some(crate::tls::client_config(&options.tls)?) } else { None };
+        // Refused here, like unusable TLS input, rather than at every connect.
+        if let Some(deflate) = &options.deflate {
+            deflate.check().map_err(Error::InvalidOption)?;
+        }
         let shared = Shared::new(options, tls, |shared, status| Handle { shared, status }, sink);
         Ok(WebSocketClient { shared })
     }

@@ -90,11 +90,11 @@ impl MessageWriter {
             self.give_up("the text ends inside a code point");
             return Err(FrameError::InvalidUtf8.into());
         }
+        // Done either way: `send` marks it so, `give_up` too.
         let result = self.send(true);
         if result.is_err() {
             self.give_up("its last fragment could not be sent");
         }
-        self.state = Progress::Done;
         result
     }
 

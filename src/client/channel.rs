@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::thread;
 
-use crossbeam_channel::{Receiver, Select, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Select, Sender, TryRecvError, TrySendError};
 
 use crate::close::CloseInfo;
 use crate::event::Event;
@@ -56,9 +56,15 @@ impl ChannelSink {
         if self.gone {
             return;
         }
-        // An earlier connection's `Closed` goes first.
-        if let Some(lingering) = &self.lingering {
-            if !self.interrupted && self.wait(lingering.clone()) {
+        // An earlier connection's `Closed` goes first: waited for, or (after the user's
+        // close) only looked at, so that one delivered meanwhile no longer counts.
+        if let Some(lingering) = self.lingering.clone() {
+            let delivered = if self.interrupted {
+                matches!(lingering.try_recv(), Err(TryRecvError::Disconnected))
+            } else {
+                self.wait(lingering)
+            };
+            if delivered {
                 self.lingering = None;
             }
         }

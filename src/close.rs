@@ -1,6 +1,7 @@
 //! Close codes, and the record of why a connection ended.
 
 use std::fmt;
+use std::time::Duration;
 
 /// A WebSocket close status code (RFC 6455 §7.4).
 ///
@@ -109,7 +110,37 @@ pub struct CloseInfo {
     /// instead of waiting for room. 0 in every other case: until you ask to close, a full
     /// channel makes the connection wait, and nothing is dropped.
     pub undelivered_events: usize,
+    /// What follows this end under [`Options::reconnect`](crate::Options::reconnect).
+    pub reconnect: Reconnect,
 }
+
+/// What follows a connection's end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reconnect {
+    /// No reconnect policy: the client stays closed.
+    Off,
+    /// The policy tries again.
+    Next(Reconnecting),
+    /// The policy stops here, for the reason given (a Close code it does not retry, a
+    /// refused upgrade such as 401, a refused certificate, the last attempt, or your own
+    /// `disconnect`).
+    Stopped(String),
+}
+
+/// A reconnect attempt on its way: [`Event::Reconnecting`](crate::Event::Reconnecting),
+/// [`Reconnect::Next`], and [`WebSocketClient::reconnecting`](crate::WebSocketClient::reconnecting).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reconnecting {
+    /// 1 for the first attempt after a connection is lost, counting up while attempts fail.
+    pub attempt: u32,
+    /// The wait before it starts.
+    pub delay: Duration,
+    /// Why: how the connection ended, or how the last attempt failed.
+    pub why: String,
+}
+
 
 impl fmt::Display for CloseInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -129,6 +160,11 @@ impl fmt::Display for CloseInfo {
         }
         if self.undelivered_events > 0 {
             write!(f, " ({} event(s) dropped after the disconnect: channel full)", self.undelivered_events)?;
+        }
+        match &self.reconnect {
+            Reconnect::Off => {}
+            Reconnect::Next(next) => write!(f, "; reconnecting in {:.1} s (attempt {})", next.delay.as_secs_f64(), next.attempt)?,
+            Reconnect::Stopped(why) => write!(f, "; not reconnecting: {why}")?,
         }
         Ok(())
     }

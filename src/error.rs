@@ -4,6 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 
+use crate::message::Message;
 use crate::report::HttpResponse;
 
 /// Everything that can go wrong in wsthread.
@@ -42,8 +43,12 @@ pub enum Error {
     /// (wrong `Sec-WebSocket-Accept`, missing `Upgrade`, an extension or subprotocol that
     /// was not offered, …).
     Handshake(String),
-    /// There is no open connection: never connected, closing, or closed.
+    /// There is no open connection: never connected, closing, closed, or reconnecting.
     NotConnected,
+    /// The send queue is full ([`Options::send_queue_limit`](crate::Options::send_queue_limit)):
+    /// from `try_send` and `send_timeout` (as [`TrySendError::Full`]), and from a `send`
+    /// made inside the callback, which cannot wait for room that only its own thread makes.
+    QueueFull,
     /// A ping, pong or close payload is over the 125 bytes RFC 6455 allows for control frames
     /// (close: 123 bytes of reason after the 2-byte code). Carries the length given.
     PayloadTooLong(usize),
@@ -99,6 +104,80 @@ pub enum FrameError {
     InvalidUtf8,
 }
 
+/// Why [`try_send`](crate::Handle::try_send) or [`send_timeout`](crate::Handle::send_timeout)
+/// did not queue a message, with the message handed back (crossbeam's `TrySendError` is the
+/// model): keep it, send it later, or after a reconnect.
+///
+/// ```no_run
+/// # fn main() -> Result<(), wsthread::Error> {
+/// # let client = wsthread::WebSocketClient::new(|_| {}, wsthread::Options::new("ws://h/")?)?;
+/// use wsthread::TrySendError;
+/// let mut backlog = Vec::new();
+/// match client.try_send("tick") {
+///     Ok(()) => {}
+///     Err(TrySendError::Full(message)) => backlog.push(message), // the server reads slowly
+///     Err(TrySendError::NotConnected(message)) => backlog.push(message), // send it once reconnected
+///     Err(other) => return Err(other.into()),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TrySendError {
+    /// The queue had no room for it (with `send_timeout`: not before the timeout).
+    Full(Message),
+    /// There is no open connection.
+    NotConnected(Message),
+    /// Refused for another reason (for example [`FrameError::MessageInProgress`]: this
+    /// thread's own raw fragmented message is still open).
+    Refused(Error, Message),
+}
+
+impl TrySendError {
+    pub(crate) fn new(error: Error, message: Message) -> TrySendError {
+        match error {
+            Error::QueueFull => TrySendError::Full(message),
+            Error::NotConnected => TrySendError::NotConnected(message),
+            other => TrySendError::Refused(other, message),
+        }
+    }
+
+    /// The message that was not sent.
+    pub fn into_inner(self) -> Message {
+        match self {
+            TrySendError::Full(m) | TrySendError::NotConnected(m) | TrySendError::Refused(_, m) => m,
+        }
+    }
+
+    /// True when the queue was full.
+    pub fn is_full(&self) -> bool {
+        matches!(self, TrySendError::Full(_))
+    }
+}
+
+impl fmt::Display for TrySendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("the send queue is full"),
+            TrySendError::NotConnected(_) => f.write_str("not connected"),
+            TrySendError::Refused(e, _) => e.fmt(f),
+        }
+    }
+}
+
+impl StdError for TrySendError {}
+
+/// The error without the message: for `?` in functions returning [`Error`].
+impl From<TrySendError> for Error {
+    fn from(e: TrySendError) -> Self {
+        match e {
+            TrySendError::Full(_) => Error::QueueFull,
+            TrySendError::NotConnected(_) => Error::NotConnected,
+            TrySendError::Refused(e, _) => e,
+        }
+    }
+}
+
 impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -130,6 +209,7 @@ impl fmt::Display for Error {
             }
             Error::Handshake(why) => write!(f, "invalid upgrade response: {why}"),
             Error::NotConnected => write!(f, "not connected"),
+            Error::QueueFull => write!(f, "the send queue is full"),
             Error::PayloadTooLong(n) => {
                 write!(f, "control frame payload of {n} bytes is over the 125-byte limit")
             }

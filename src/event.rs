@@ -2,15 +2,18 @@
 //! ([`WebSocketClient::with_events`](crate::WebSocketClient::with_events) and
 //! [`WebSocketClient::channel`](crate::WebSocketClient::channel)) deliver.
 
-use crate::close::CloseInfo;
+use crate::close::{CloseInfo, Reconnecting};
 use crate::message::Message;
 use crate::report::Handshake;
 
 /// One event of a connection. Each connection delivers `Opened` first, then messages, pings
-/// and pongs in the order they arrived, then `Closed` exactly once, last.
+/// and pongs in the order they arrived, then `Unsent` if messages you sent never left, then
+/// `Closed` exactly once, last. Under a reconnect policy, `Reconnecting` comes before each
+/// attempt, and a new connection starts again with `Opened`; if the policy stops after a
+/// failed attempt, one more `Closed` says why, and nothing follows it.
 ///
-/// The enum is `#[non_exhaustive]`: later versions add events (the reconnect events, for
-/// example), so a `match` needs a `_` arm.
+/// The enum is `#[non_exhaustive]`: later versions may add events, so a `match` needs a
+/// `_` arm.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), wsthread::Error> {
@@ -42,6 +45,14 @@ pub enum Event {
     Ping(Vec<u8>),
     /// A pong arrived, with this payload.
     Pong(Vec<u8>),
-    /// The connection ended: code, reason, who closed, whether it was clean, what failed.
+    /// Messages accepted by `send` that never left before the connection ended, in the
+    /// order they were sent, for you to send again (after a reconnect, say). Messages sent
+    /// as fragments or through a writer are only counted, in
+    /// [`CloseInfo::unsent_messages`]: what left of them cannot be taken back.
+    Unsent(Vec<Message>),
+    /// A reconnect attempt will start after `delay`: the number of the attempt, and why.
+    Reconnecting(Reconnecting),
+    /// The connection ended: code, reason, who closed, whether it was clean, what failed,
+    /// and what follows ([`CloseInfo::reconnect`]).
     Closed(CloseInfo),
 }

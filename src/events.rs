@@ -4,7 +4,7 @@
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::close::CloseInfo;
+use crate::close::{CloseInfo, Reconnecting};
 use crate::message::Message;
 use crate::report::Handshake;
 
@@ -18,6 +18,11 @@ pub(crate) trait EventSink: Send {
     fn ping(&mut self, _payload: &[u8]) {}
     /// A pong arrived.
     fn pong(&mut self, _payload: &[u8]) {}
+    /// Messages that never left, handed back (see `Event::Unsent`); called before `closed`,
+    /// only when there are some.
+    fn unsent(&mut self, _messages: Vec<Message>) {}
+    /// A reconnect attempt will follow after its delay; called after `closed`.
+    fn reconnecting(&mut self, _next: &Reconnecting) {}
     /// How many events this connection dropped (see `CloseInfo::undelivered_events`);
     /// asked once, just before `closed`.
     fn undelivered(&mut self) -> usize {

@@ -131,19 +131,27 @@ pub(crate) fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
     }
 }
 
+/// Decodes one whole masked frame of ours at the start of `bytes`: (head, unmasked payload,
+/// bytes used). For handing back messages that never left, and for tests.
+pub(crate) fn decode_sent(bytes: &[u8]) -> Option<(Head, Vec<u8>, usize)> {
+    let Parsed::Header(head, at) = parse_header(bytes) else { return None };
+    let end = at.checked_add(usize::try_from(head.len).ok()?)?;
+    if !head.masked || bytes.len() < end {
+        return None;
+    }
+    let mask: [u8; 4] = bytes[at - 4..at].try_into().ok()?;
+    let mut payload = bytes[at..end].to_vec();
+    apply_mask(&mut payload, mask);
+    Some((head, payload, end))
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
     /// Decodes one masked client frame: (head, unmasked payload, bytes used).
     pub(crate) fn decode(bytes: &[u8]) -> (Head, Vec<u8>, usize) {
-        let Parsed::Header(head, at) = parse_header(bytes) else { panic!("no whole header") };
-        assert!(head.masked, "client frames are masked");
-        let mask: [u8; 4] = bytes[at - 4..at].try_into().unwrap();
-        let end = at + head.len as usize;
-        let mut payload = bytes[at..end].to_vec();
-        apply_mask(&mut payload, mask);
-        (head, payload, end)
+        decode_sent(bytes).expect("a whole masked frame")
     }
 
     #[test]

@@ -134,6 +134,7 @@ mod message;
 mod options;
 mod proxy;
 mod raw;
+mod reconnect;
 mod report;
 mod state;
 
@@ -142,15 +143,16 @@ mod state;
 pub mod fuzz;
 
 pub use client::{Handle, MessageWriter, WebSocketClient};
-pub use close::{CloseCode, CloseInfo, ClosedBy};
+pub use close::{CloseCode, CloseInfo, ClosedBy, Reconnect, Reconnecting};
 pub use crossbeam_channel;
 pub use deflate::{DeflateOptions, DeflateParams};
-pub use error::{Error, FrameError};
+pub use error::{Error, FrameError, TrySendError};
 pub use event::Event;
 pub use message::{Message, MessageKind};
 pub use options::{Options, RootCerts, TlsOptions};
 pub use proxy::{Proxy, ProxyChoice, ProxyKind, ProxySetting};
 pub use raw::{Direction, Frame, FrameHook, OpCode};
+pub use reconnect::ReconnectPolicy;
 pub use report::{Handshake, HttpResponse, Timings, TlsInfo};
 pub use state::State;
 

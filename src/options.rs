@@ -7,6 +7,7 @@ use url::Url;
 use crate::deflate::DeflateOptions;
 use crate::error::Error;
 use crate::raw::{Frame, FrameHook};
+use crate::reconnect::ReconnectPolicy;
 use crate::proxy::{Proxy, ProxyKind, ProxySetting};
 
 /// Everything that shapes a client's connections. Build it with [`Options::new`], then set
@@ -25,8 +26,9 @@ use crate::proxy::{Proxy, ProxyKind, ProxySetting};
 #[non_exhaustive]
 pub struct Options {
     url: Url,
-    /// Bounds the whole of `connect`: DNS, TCP connect, a proxy's tunnel, TLS and the upgrade.
-    /// Defaults to 30 seconds.
+    /// Bounds the whole of `connect`: closing a connection that is still open (which gets at
+    /// most half of this, and at most `close_timeout`), DNS, TCP connect, a proxy's tunnel,
+    /// TLS and the upgrade; and each reconnect attempt's dial. Defaults to 30 seconds.
     pub connect_timeout: Duration,
     /// Bounds a disconnect: how long to wait for the server's Close reply and for the server
     /// to close TCP after it. Dropping the client waits at most this long too.
@@ -74,6 +76,30 @@ pub struct Options {
     /// 300 KiB of memory per connection once it has compressed a message. Defaults to
     /// `None`: not offered (the README's measurements say why).
     pub deflate: Option<DeflateOptions>,
+    /// How often to ping the server, so that a dead connection is noticed (a laptop that
+    /// slept, a network that changed under a connection that looks open) and so that proxies
+    /// and NATs that drop idle connections see traffic. `None` never pings: an idle
+    /// connection then costs no wake-up at all. Defaults to 20 seconds, under the 55-60 s
+    /// idle timeouts of common proxies and load balancers (nginx, AWS ALB, Heroku).
+    pub ping_interval: Option<Duration>,
+    /// After a ping, how long the server may stay silent before the connection is declared
+    /// dead: any frame counts as life, not only the pong, and time the connection thread
+    /// spends in your callback (or waiting for room in the event channel) does not count
+    /// against the server. A stalled server is noticed within `ping_interval + pong_timeout`.
+    /// Defaults to 20 seconds: a slow mobile link or a busy server answers well within that.
+    pub pong_timeout: Duration,
+    /// How long queued data may wait without a single byte being taken by the socket
+    /// before the connection is declared dead (a server that stopped reading).
+    /// `None` waits for ever. Defaults to 30 seconds.
+    pub write_timeout: Option<Duration>,
+    /// Bytes of frames the outgoing queue holds before senders wait for room (`send`,
+    /// `send_timeout`) or are refused (`try_send`); the queue is never closed for being full.
+    /// A single message larger than this is still accepted when the queue is empty.
+    /// Defaults to 16 MiB.
+    pub send_queue_limit: usize,
+    /// Reconnects after the connection is lost, as the policy says. Defaults to `None`:
+    /// a lost connection stays closed.
+    pub reconnect: Option<ReconnectPolicy>,
 }
 
 /// Which root certificates verify a `wss://` server.
@@ -131,6 +157,11 @@ impl Options {
             proxy: ProxySetting::FromEnvironment,
             origin: None,
             deflate: None,
+            ping_interval: Some(Duration::from_secs(20)),
+            pong_timeout: Duration::from_secs(20),
+            write_timeout: Some(Duration::from_secs(30)),
+            send_queue_limit: 16 << 20,
+            reconnect: None,
         })
     }
 
@@ -244,6 +275,45 @@ impl Options {
     /// Sets [`Options::deflate`].
     pub fn deflate(mut self, deflate: Option<DeflateOptions>) -> Self {
         self.deflate = deflate;
+        self
+    }
+
+    /// Sets [`Options::ping_interval`].
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// Sets [`Options::pong_timeout`].
+    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+        self.pong_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Options::write_timeout`].
+    pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Options::send_queue_limit`].
+    pub fn send_queue_limit(mut self, bytes: usize) -> Self {
+        self.send_queue_limit = bytes;
+        self
+    }
+
+    /// Sets [`Options::reconnect`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use std::time::Duration;
+    /// use wsthread::{Options, ReconnectPolicy};
+    /// let options = Options::new("wss://example.org/feed")?
+    ///     .reconnect(ReconnectPolicy { max_attempts: Some(10), ..ReconnectPolicy::default() });
+    /// # Ok(()) }
+    /// ```
+    pub fn reconnect(mut self, policy: impl Into<Option<ReconnectPolicy>>) -> Self {
+        self.reconnect = policy.into();
         self
     }
 

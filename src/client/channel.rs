@@ -15,7 +15,7 @@ use std::thread;
 
 use crossbeam_channel::{Receiver, Select, Sender, TryRecvError, TrySendError};
 
-use crate::close::CloseInfo;
+use crate::close::{CloseInfo, Reconnecting};
 use crate::event::Event;
 use crate::events::{EventSink, Interrupt};
 use crate::message::Message;
@@ -160,6 +160,12 @@ impl EventSink for ChannelSink {
     }
     fn pong(&mut self, payload: &[u8]) {
         self.deliver(Event::Pong(payload.to_vec()), false);
+    }
+    fn unsent(&mut self, messages: Vec<Message>) {
+        self.deliver(Event::Unsent(messages), false);
+    }
+    fn reconnecting(&mut self, next: &Reconnecting) {
+        self.deliver(Event::Reconnecting(next.clone()), false);
     }
     fn undelivered(&mut self) -> usize {
         std::mem::take(&mut self.undelivered)

@@ -7,18 +7,19 @@ mod writer;
 
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
-use crate::close::{CloseCode, CloseInfo};
-use crate::error::{Error, FrameError};
+use crate::close::{CloseCode, CloseInfo, Reconnecting};
+use crate::error::{Error, FrameError, TrySendError};
 use crate::event::Event;
 use crate::events::{EventSink, Interrupt};
 use crate::frame::{OP_BINARY, OP_CONTINUE, OP_PING, OP_PONG, OP_TEXT};
 use crate::lifecycle::{check_close, Shared};
 use crate::message::{Message, MessageKind};
 use crate::options::Options;
-use crate::outbox::{Outbox, Owner};
+use crate::outbox::{Outbox, Owner, Wait};
 use crate::raw::OpCode;
 use crate::report::Handshake;
 use crate::state::{State, Status};
@@ -251,19 +252,39 @@ impl WebSocketClient {
         Handle { shared: Arc::downgrade(&self.shared), status: self.shared.status.clone() }
     }
 
-    /// Queues a message; see [`Handle::send`].
+    /// Queues a message, waiting for room; see [`Handle::send`].
     pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        self.shared.send(message.into())
+        Ok(self.shared.send(message.into(), Wait::Forever)?)
+    }
+
+    /// Queues a message if there is room; see [`Handle::try_send`].
+    pub fn try_send(&self, message: impl Into<Message>) -> Result<(), TrySendError> {
+        self.shared.send(message.into(), Wait::No)
+    }
+
+    /// Queues a message, waiting at most `timeout` for room; see [`Handle::send_timeout`].
+    pub fn send_timeout(&self, message: impl Into<Message>, timeout: Duration) -> Result<(), TrySendError> {
+        self.shared.send(message.into(), until(timeout))
+    }
+
+    /// Bytes queued and not yet written; see [`Handle::buffered_amount`].
+    pub fn buffered_amount(&self) -> usize {
+        self.shared.buffered_amount()
+    }
+
+    /// The reconnect attempt on its way; see [`Handle::reconnecting`].
+    pub fn reconnecting(&self) -> Option<Reconnecting> {
+        self.shared.reconnecting()
     }
 
     /// Sends a ping; see [`Handle::ping`].
     pub fn ping(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
-        self.shared.queue(OP_PING, &control_payload(payload.into())?)
+        self.shared.queue(OP_PING, &control_payload(payload.into())?, Wait::No)
     }
 
     /// Sends an unsolicited pong; see [`Handle::pong`].
     pub fn pong(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
-        self.shared.queue(OP_PONG, &control_payload(payload.into())?)
+        self.shared.queue(OP_PONG, &control_payload(payload.into())?, Wait::No)
     }
 
     /// Sends one message as fragments; see [`Handle::send_fragments`].
@@ -342,27 +363,86 @@ impl Handle {
         self.shared()?.connect(headers)
     }
 
-    /// Frames a text or binary message on this thread, queues it and returns at once; it
-    /// goes out in order with every other message sent through this client. (On a `ws://`
+    /// Frames a text or binary message on this thread, queues it and returns; it goes out
+    /// in order with every other message sent through this client. (On a `ws://`
     /// connection whose thread is asleep, this thread writes it to the socket itself.)
     ///
+    /// When the queue is full ([`Options::send_queue_limit`](crate::Options::send_queue_limit)),
+    /// waits for room: a server that reads slowly slows the sender down, and memory stays
+    /// bounded. The wait ends when the connection does (a server that stopped reading is
+    /// caught by `write_timeout`). From inside the callback, whose thread is the one that
+    /// would make room, it fails with [`Error::QueueFull`] instead of waiting for itself.
+    ///
     /// Fails with [`Error::NotConnected`] unless the connection is open. A message accepted
-    /// here can still fail to leave if the connection breaks first; the end is then reported
-    /// through `None` and [`CloseInfo`].
+    /// here can still fail to leave if the connection breaks first: [`CloseInfo`] counts it,
+    /// and the event forms hand it back in [`Event::Unsent`].
     pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        self.shared()?.send(message.into())
+        Ok(self.shared()?.send(message.into(), Wait::Forever)?)
+    }
+
+    /// Queues a message only if the queue has room for it now; otherwise hands it back in
+    /// the error ([`TrySendError::Full`], or [`TrySendError::NotConnected`] when there is no
+    /// open connection, while reconnecting for example). Never waits, not even for another
+    /// thread's fragmented message.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_| {}, wsthread::Options::new("ws://h/")?)?;
+    /// let ws = client.handle();
+    /// if let Err(e) = ws.try_send("position 12,40") {
+    ///     // A newer position will follow: drop this one rather than queue behind it.
+    ///     println!("skipped {:?}: {e}", e.into_inner());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn try_send(&self, message: impl Into<Message>) -> Result<(), TrySendError> {
+        let message = message.into();
+        match self.shared.upgrade() {
+            Some(shared) => shared.send(message, Wait::No),
+            None => Err(TrySendError::NotConnected(message)),
+        }
+    }
+
+    /// Like [`send`](Self::send), but waits at most `timeout` for room; then hands the
+    /// message back in [`TrySendError::Full`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_| {}, wsthread::Options::new("ws://h/")?)?;
+    /// use std::time::Duration;
+    /// client.handle().send_timeout(vec![0u8; 1 << 20], Duration::from_secs(2))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn send_timeout(&self, message: impl Into<Message>, timeout: Duration) -> Result<(), TrySendError> {
+        let message = message.into();
+        match self.shared.upgrade() {
+            Some(shared) => shared.send(message, until(timeout)),
+            None => Err(TrySendError::NotConnected(message)),
+        }
+    }
+
+    /// Bytes queued and not yet written to the socket (frames, headers included), like the
+    /// browser's `bufferedAmount`: 0 when nothing waits, or there is no connection.
+    pub fn buffered_amount(&self) -> usize {
+        self.shared().map_or(0, |s| s.buffered_amount())
+    }
+
+    /// The reconnect attempt on its way, while the client waits or dials under
+    /// [`Options::reconnect`](crate::Options::reconnect): its number, its delay, and why.
+    pub fn reconnecting(&self) -> Option<Reconnecting> {
+        self.shared().ok()?.reconnecting()
     }
 
     /// Sends a ping with `payload` (at most 125 bytes). The server's pong is consumed by the
-    /// connection thread.
+    /// connection thread. Control frames never wait for room in the queue.
     pub fn ping(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
-        self.shared()?.queue(OP_PING, &control_payload(payload.into())?)
+        self.shared()?.queue(OP_PING, &control_payload(payload.into())?, Wait::No)
     }
 
     /// Sends an unsolicited pong with `payload` (at most 125 bytes): a one-way heartbeat.
     /// Pings from the server are answered automatically; there is no need to call this.
     pub fn pong(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
-        self.shared()?.queue(OP_PONG, &control_payload(payload.into())?)
+        self.shared()?.queue(OP_PONG, &control_payload(payload.into())?, Wait::No)
     }
 
     /// Sends one text or binary message as several frames, one per item of `fragments`
@@ -476,6 +556,11 @@ impl Handle {
 }
 
 
+/// A wait of `timeout` from now (for ever, if that is past what an `Instant` holds).
+fn until(timeout: Duration) -> Wait {
+    Instant::now().checked_add(timeout).map_or(Wait::Forever, Wait::Until)
+}
+
 fn control_payload(payload: Vec<u8>) -> Result<Vec<u8>, Error> {
     if payload.len() > 125 {
         return Err(Error::PayloadTooLong(payload.len()));
@@ -487,12 +572,12 @@ fn send_frame(shared: &Shared, opcode: OpCode, payload: &[u8], fin: bool) -> Res
     match opcode {
         OpCode::Ping | OpCode::Pong if !fin => Err(FrameError::FragmentedControl.into()),
         OpCode::Ping | OpCode::Pong if payload.len() > 125 => Err(FrameError::ControlTooLong(payload.len()).into()),
-        OpCode::Ping | OpCode::Pong => shared.queue(opcode.code(), payload),
+        OpCode::Ping | OpCode::Pong => shared.queue(opcode.code(), payload, Wait::No),
         OpCode::Close => Err(FrameError::Close.into()),
         OpCode::Text | OpCode::Binary | OpCode::Continue => {
             let outbox = shared.outbox()?;
             let owner = Owner::of_this_thread();
-            outbox.fragment(owner, opcode.code(), payload, fin)?;
+            outbox.fragment(owner, opcode.code(), payload, fin, Wait::Forever)?;
             if opcode != OpCode::Continue && !fin {
                 OPEN_RAW.with(|open| open.started(owner, &outbox));
             }
@@ -557,7 +642,7 @@ where
         // One item ahead, to know which fragment is the last.
         let next = items.next();
         let fin = next.is_none();
-        outbox.fragment(owner, opcode, current.as_ref().map_or(&[][..], |c| c.as_ref()), fin)?;
+        outbox.fragment(owner, opcode, current.as_ref().map_or(&[][..], |c| c.as_ref()), fin, Wait::Forever)?;
         guard.2 = !fin;
         if fin {
             return Ok(());
@@ -595,6 +680,12 @@ impl<F: FnMut(&Handle, Event) + Send> EventSink for EventCallback<F> {
     }
     fn pong(&mut self, payload: &[u8]) {
         (self.0)(&self.1, Event::Pong(payload.to_vec()))
+    }
+    fn unsent(&mut self, messages: Vec<Message>) {
+        (self.0)(&self.1, Event::Unsent(messages))
+    }
+    fn reconnecting(&mut self, next: &Reconnecting) {
+        (self.0)(&self.1, Event::Reconnecting(next.clone()))
     }
     fn closed(&mut self, info: &CloseInfo) {
         (self.0)(&self.1, Event::Closed(info.clone()))

@@ -8,7 +8,7 @@ use std::thread;
 use crate::error::{Error, FrameError};
 use crate::frame::{OP_BINARY, OP_CONTINUE, OP_TEXT};
 use crate::message::MessageKind;
-use crate::outbox::{Outbox, Owner};
+use crate::outbox::{Outbox, Owner, Wait};
 use crate::protocol::Utf8Stream;
 
 /// Bytes gathered before a fragment leaves: large enough that the frame header is noise,
@@ -112,7 +112,7 @@ impl MessageWriter {
     /// Sends `piece` as the next fragment (the final one with `fin`).
     fn send_piece(&mut self, piece: &[u8], fin: bool) -> Result<(), Error> {
         let opcode = if self.state == Progress::Unsent { self.opcode } else { OP_CONTINUE };
-        self.outbox.fragment(self.owner, opcode, piece, fin)?;
+        self.outbox.fragment(self.owner, opcode, piece, fin, Wait::Forever)?;
         self.state = if fin { Progress::Done } else { Progress::Sending };
         Ok(())
     }

@@ -3,16 +3,20 @@
 //! the wire.
 
 use std::io;
+use std::time::{Duration, Instant};
 
-use super::{Connection, Step};
-use crate::close::{CloseCode, CloseInfo, ClosedBy};
+use super::{Connection, Heartbeat, Step};
+use crate::frame::OP_PING;
+use crate::message::Message;
+use crate::close::{CloseCode, CloseInfo, ClosedBy, Reconnect};
 use crate::protocol::CloseState;
 use super::timers::Timer;
 
 impl Connection {
-    /// A local close: queues our Close (at most once) and starts the close deadline.
-    pub(super) fn start_close(&mut self, code: CloseCode, reason: &str) {
-        self.closing();
+    /// A local close: queues our Close (at most once) and starts the close deadline
+    /// (`within`, or the close timeout).
+    pub(super) fn start_close(&mut self, code: CloseCode, reason: &str, within: Option<Duration>) {
+        self.closing(within);
         if let Some(frame) = self.protocol.close(code, reason) {
             log::info!("closing with {code} {reason:?}");
             self.queue_close(&frame);
@@ -24,7 +28,7 @@ impl Connection {
     pub(super) fn fail(&mut self, code: CloseCode, why: String) -> Step {
         log::warn!("failing the connection with {code}: {why}");
         self.error.get_or_insert_with(|| why.clone());
-        self.closing();
+        self.closing(None);
         if let Some(frame) = self.protocol.fail(code, why) {
             self.queue_close(&frame);
         }
@@ -56,10 +60,69 @@ impl Connection {
         self.lost(ClosedBy::Remote, format!("read failed: {e}"))
     }
 
-    pub(super) fn on_timer(&mut self, timer: Timer) {
+    /// A deadline passed: true if the connection is over.
+    pub(super) fn on_timer(&mut self, timer: Timer) -> bool {
+        let now = Instant::now();
         match timer {
-            Timer::Close => self.on_close_timeout(),
+            Timer::Close => {
+                self.on_close_timeout();
+                true
+            }
+            Timer::Ping => {
+                let interval = self.ping_interval.unwrap_or(Duration::MAX);
+                self.timers.set(Timer::Ping, now.checked_add(interval).unwrap_or(now + Duration::from_secs(1 << 30)));
+                if self.protocol.state().is_open() {
+                    self.outbox.push_control(OP_PING, b"");
+                    if let Heartbeat::Alive = self.heartbeat {
+                        self.heartbeat = Heartbeat::Awaiting { since: now, in_callback: Duration::ZERO };
+                        self.timers.set(Timer::Pong, now + self.pong_timeout);
+                    }
+                }
+                false
+            }
+            Timer::Pong => match self.heartbeat {
+                Heartbeat::Awaiting { since, in_callback } if now < since + self.pong_timeout + in_callback => {
+                    self.timers.set(Timer::Pong, since + self.pong_timeout + in_callback);
+                    false
+                }
+                Heartbeat::Awaiting { since, .. } => {
+                    let why = format!("no data from the server for {:.1} s after a ping (pong timeout)", (now - since).as_secs_f64());
+                    self.dead(why)
+                }
+                Heartbeat::Alive => {
+                    self.timers.clear(Timer::Pong);
+                    false
+                }
+            },
+            Timer::Write => {
+                let (pending, written) = self.outbox.progress();
+                let timeout = self.write_timeout.unwrap_or(Duration::MAX);
+                if pending == 0 || written != self.last_written {
+                    self.last_written = written;
+                    self.timers.clear(Timer::Write);
+                    return false;
+                }
+                let why = format!(
+                    "write timeout: the server took none of {pending} queued bytes for {:.1} s (it stopped reading)",
+                    timeout.as_secs_f64()
+                );
+                self.dead(why)
+            }
         }
+    }
+
+    /// The server is gone or stuck (a heartbeat or write deadline): our Close goes out if
+    /// the socket takes it at once (1011, as a server that is merely slow should hear it),
+    /// and the connection ends now, without waiting for a reply that will not come.
+    fn dead(&mut self, why: String) -> bool {
+        log::warn!("{why}");
+        self.error.get_or_insert(why);
+        self.lost_by.get_or_insert(ClosedBy::Local);
+        if self.protocol.state().is_open() {
+            self.start_close(CloseCode::INTERNAL_ERROR, "", None);
+            let _ = self.outbox.flush_into(&mut &self.transport);
+        }
+        true
     }
 
     pub(super) fn on_close_timeout(&mut self) {
@@ -81,9 +144,10 @@ impl Connection {
     }
 
     /// Reports the end from the close state and the wire's facts, and closes the socket.
-    pub(super) fn finish(self) -> CloseInfo {
+    pub(super) fn finish(self) -> (CloseInfo, Vec<Message>) {
         let close_left = self.close_left();
-        let (unsent_messages, unsent_bytes) = self.outbox.finish();
+        let unsent = self.outbox.finish();
+        let (unsent_messages, unsent_bytes) = (unsent.count, unsent.bytes);
         if unsent_messages > 0 {
             log::warn!("{unsent_messages} queued message(s) ({unsent_bytes} bytes) were not sent before the connection ended");
         }
@@ -107,7 +171,7 @@ impl Connection {
             CloseState::Closing { .. } | CloseState::Failed { .. } => (CloseCode::ABNORMAL, String::new(), ClosedBy::Local),
         };
         let clean = error.is_none() && close_left && self.protocol.state().is_complete();
-        let info = CloseInfo { code, reason, closed_by, clean, error, unsent_messages, unsent_bytes, undelivered_events: 0 };
+        let info = CloseInfo { code, reason, closed_by, clean, error, unsent_messages, unsent_bytes, undelivered_events: 0, reconnect: Reconnect::Off };
         log::info!("connection ended: {info}");
         // Close the socket before anyone hears of the end, so that a reconnect never
         // overlaps with this connection. For TLS, say goodbye with close_notify.
@@ -116,6 +180,6 @@ impl Connection {
         }
         drop(self.transport);
         drop(self.poll);
-        info
+        (info, unsent.messages)
     }
 }

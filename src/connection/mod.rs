@@ -26,6 +26,7 @@ use crate::close::{CloseCode, CloseInfo, ClosedBy};
 use crate::dial::SOCKET;
 use crate::events::EventSink;
 use crate::frame::{OP_CLOSE, OP_PONG};
+use crate::message::Message;
 use crate::outbox::Outbox;
 use crate::protocol::{CloseFrame, CloseState, Event, Protocol, Violation};
 use crate::report::Handshake;
@@ -81,8 +82,21 @@ pub(crate) struct Parts {
     pub protocol: Protocol,
     pub status: Arc<Status>,
     pub close_timeout: Duration,
+    pub ping_interval: Option<Duration>,
+    pub pong_timeout: Duration,
+    pub write_timeout: Option<Duration>,
     /// What the server answered, for the sink's first event.
     pub handshake: Handshake,
+}
+
+/// Whether the server has shown life since our last ping.
+#[derive(Clone, Copy, Debug)]
+enum Heartbeat {
+    /// Something arrived since (or no ping was sent yet).
+    Alive,
+    /// Nothing has arrived since the ping sent then; the time the thread spent in the
+    /// callback since then does not count against the server.
+    Awaiting { since: Instant, in_callback: Duration },
 }
 
 pub(crate) struct Connection {
@@ -92,6 +106,12 @@ pub(crate) struct Connection {
     protocol: Protocol,
     status: Arc<Status>,
     close_timeout: Duration,
+    ping_interval: Option<Duration>,
+    pong_timeout: Duration,
+    write_timeout: Option<Duration>,
+    heartbeat: Heartbeat,
+    /// Bytes written when the queue last made progress (for `write_timeout`).
+    last_written: u64,
     /// Taken by the first event.
     handshake: Option<Handshake>,
     timers: Timers,
@@ -117,7 +137,12 @@ pub(crate) struct Connection {
 
 impl Connection {
     pub(crate) fn new(parts: Parts) -> Connection {
-        let Parts { transport, tail, poll, outbox, protocol, status, close_timeout, handshake } = parts;
+        let Parts { transport, tail, poll, outbox, protocol, status, close_timeout, ping_interval, pong_timeout, write_timeout, handshake } =
+            parts;
+        let mut timers = Timers::default();
+        if let Some(interval) = ping_interval {
+            timers.set(Timer::Ping, Instant::now() + interval);
+        }
         let mut input = vec![0; READ_BUFFER.max(tail.len())];
         input[..tail.len()].copy_from_slice(&tail);
         Connection {
@@ -127,8 +152,13 @@ impl Connection {
             protocol,
             status,
             close_timeout,
+            ping_interval,
+            pong_timeout,
+            write_timeout,
+            heartbeat: Heartbeat::Alive,
+            last_written: 0,
             handshake: Some(handshake),
-            timers: Timers::default(),
+            timers,
             end: tail.len(),
             input,
             start: 0,
@@ -146,8 +176,9 @@ impl Connection {
     }
 
     /// The thread's body: runs the connection to its end, closes the socket, and returns
-    /// why it ended. The sink's `closed` is the caller's to call (after recording this).
-    pub(crate) fn run(mut self, sink: &mut dyn EventSink) -> CloseInfo {
+    /// why it ended, with the whole messages that never left. The sink's `unsent` and
+    /// `closed` are the caller's to call (after recording this).
+    pub(crate) fn run(mut self, sink: &mut dyn EventSink) -> (CloseInfo, Vec<Message>) {
         // The callback's panics are caught where it is called. This catches our own (or a
         // dependency's) on input nobody foresaw: the connection is failed with 1011 and
         // still ends in order.
@@ -176,10 +207,13 @@ impl Connection {
                 return;
             }
             // Checked every turn, busy or not: a server that floods us must not stretch a
-            // close past its deadline.
+            // close past its deadline. A timer that does not end the connection is set
+            // again (or cleared) by its handler.
             if let Some(timer) = self.timers.due(Instant::now()) {
-                self.on_timer(timer);
-                return;
+                if self.on_timer(timer) {
+                    return;
+                }
+                continue;
             }
             if matches!(step, Step::Idle) && !self.sleep(&mut events) {
                 return;
@@ -190,8 +224,8 @@ impl Connection {
     /// Does everything possible without waiting. `Busy` means: go round without sleeping.
     fn turn(&mut self, sink: &mut dyn EventSink) -> Step {
         let mut step = Step::Idle;
-        if let Some((code, reason)) = self.outbox.take_close_request() {
-            self.start_close(code, &reason);
+        if let Some(request) = self.outbox.take_close_request() {
+            self.start_close(request.code, &request.reason, request.within);
         }
         if self.writable {
             step = step.and(self.flush());
@@ -212,6 +246,7 @@ impl Connection {
         if !self.outbox.may_sleep(self.writable && !self.write_shut) {
             return true;
         }
+        self.watch_writes();
         let timeout = self.timers.next().map(|at| at.saturating_duration_since(Instant::now()));
         let polled = self.poll.poll(events, timeout);
         let writable = events.iter().any(|e| e.token() == SOCKET && e.is_writable());
@@ -256,7 +291,10 @@ impl Connection {
                 };
                 let out = match read {
                     Ok((0, _)) => return self.on_eof(),
-                    Ok((_, out)) => out,
+                    Ok((_, out)) => {
+                        self.alive();
+                        out
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.readable = false;
                         return Step::Idle;
@@ -315,7 +353,7 @@ impl Connection {
             Event::Pong(payload) => self.call(sink, |s| s.pong(&payload)),
             Event::Close { frame, reply } => {
                 log::info!("server sent Close {} {:?}", frame.code, frame.reason);
-                self.closing();
+                self.closing(None);
                 if let Some(reply) = reply {
                     self.queue_close(&reply);
                 }
@@ -329,14 +367,18 @@ impl Connection {
             return;
         }
         self.outbox.enter_callback();
+        let entered = Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| f(sink)));
+        if let Heartbeat::Awaiting { in_callback, .. } = &mut self.heartbeat {
+            *in_callback += entered.elapsed();
+        }
         self.outbox.leave_callback();
         if let Err(panic) = result {
             self.sink_broken = true;
             let why = format!("callback panicked: {}", panic_text(&*panic));
             log::error!("{why}");
             self.error.get_or_insert(why);
-            self.start_close(CloseCode::INTERNAL_ERROR, "callback panicked");
+            self.start_close(CloseCode::INTERNAL_ERROR, "callback panicked", None);
         }
     }
 
@@ -356,11 +398,35 @@ impl Connection {
         }
     }
 
-    /// No more data from us, and the close deadline runs.
-    fn closing(&mut self) {
+    /// No more data from us, and the close deadline runs (`within`, or the close timeout).
+    /// No more pings either: the close deadline bounds what is left.
+    fn closing(&mut self, within: Option<Duration>) {
         self.outbox.close();
         self.status.set(State::Closing);
-        self.timers.start(Timer::Close, Instant::now() + self.close_timeout);
+        self.timers.start(Timer::Close, Instant::now() + within.unwrap_or(self.close_timeout));
+        self.timers.clear(Timer::Ping);
+        self.timers.clear(Timer::Pong);
+    }
+
+    /// Bytes arrived: the server is alive.
+    fn alive(&mut self) {
+        if let Heartbeat::Awaiting { .. } = self.heartbeat {
+            self.heartbeat = Heartbeat::Alive;
+            self.timers.clear(Timer::Pong);
+        }
+    }
+
+    /// Before sleeping: while bytes wait to be written, the write deadline runs from the
+    /// last progress.
+    fn watch_writes(&mut self) {
+        let Some(timeout) = self.write_timeout else { return };
+        let (pending, written) = self.outbox.progress();
+        if pending == 0 {
+            self.timers.clear(Timer::Write);
+        } else if written != self.last_written || self.timers.get(Timer::Write).is_none() {
+            self.last_written = written;
+            self.timers.set(Timer::Write, Instant::now() + timeout);
+        }
     }
 
     fn queue_close(&mut self, frame: &CloseFrame) {

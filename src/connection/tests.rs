@@ -22,7 +22,7 @@ fn an_internal_panic_still_sends_close_1011() {
     poll.registry().register(&mut socket, SOCKET, Interest::READABLE | Interest::WRITABLE).unwrap();
     let waker = Arc::new(Waker::new(poll.registry(), WAKER).unwrap());
     let transport = Transport::Plain(Arc::new(socket));
-    let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), None, None));
+    let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), None, None, usize::MAX));
     let observer: FrameObserver = Arc::new(|_, _, _| panic!("observer bug"));
     let protocol = Protocol::new(Limits::default(), None, Some(observer));
     let status = Arc::new(Status::new());
@@ -37,7 +37,12 @@ fn an_internal_panic_still_sends_close_1011() {
         proxy: crate::proxy::ProxyChoice { proxy: None, reason: String::new() },
         timings: Default::default(),
     };
-    let parts = Parts { transport, tail: Vec::new(), poll, outbox, protocol, status, close_timeout: Duration::from_secs(10), handshake };
+    let parts = Parts { transport, tail: Vec::new(), poll, outbox, protocol, status, close_timeout: Duration::from_secs(10),
+        ping_interval: None,
+        pong_timeout: Duration::from_secs(10),
+        write_timeout: None,
+        handshake,
+    };
     server.write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
     let thread = std::thread::spawn(move || Connection::new(parts).run(&mut Discard));
 
@@ -62,7 +67,7 @@ fn an_internal_panic_still_sends_close_1011() {
     assert_eq!(head.opcode, OP_CLOSE);
     assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1011);
     drop(server); // the client's linger ends at our FIN
-    let info = thread.join().unwrap();
+    let (info, _) = thread.join().unwrap();
     assert_eq!((info.code, info.closed_by), (CloseCode::INTERNAL_ERROR, ClosedBy::Local), "{info}");
     assert!(info.error.as_deref().is_some_and(|e| e.contains("internal error: observer bug")), "{info}");
 }

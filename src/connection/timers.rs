@@ -9,9 +9,15 @@ use std::time::Instant;
 pub(crate) enum Timer {
     /// The close handshake (and the TCP close after it) must be over by then.
     Close,
+    /// Time to send a ping (`ping_interval`).
+    Ping,
+    /// Something must have arrived by then since our ping (`pong_timeout`).
+    Pong,
+    /// Queued bytes must have made some progress by then (`write_timeout`).
+    Write,
 }
 
-const ALL: [Timer; 1] = [Timer::Close];
+const ALL: [Timer; 4] = [Timer::Close, Timer::Ping, Timer::Pong, Timer::Write];
 
 /// One optional deadline per [`Timer`].
 #[derive(Debug, Default)]
@@ -23,6 +29,21 @@ impl Timers {
     /// Sets `timer` unless it is already set: a deadline, once started, is not pushed back.
     pub(crate) fn start(&mut self, timer: Timer, at: Instant) {
         self.at[timer as usize].get_or_insert(at);
+    }
+
+    /// Sets `timer` to `at`, replacing any deadline it had.
+    pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
+        self.at[timer as usize] = Some(at);
+    }
+
+    /// Unsets `timer`.
+    pub(crate) fn clear(&mut self, timer: Timer) {
+        self.at[timer as usize] = None;
+    }
+
+    /// The deadline of `timer`, if set.
+    pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
+        self.at[timer as usize]
     }
 
     /// The earliest deadline, if any.

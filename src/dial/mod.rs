@@ -10,13 +10,12 @@ mod socks5;
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use rustls::ClientConfig;
 
 use crate::error::Error;
@@ -47,29 +46,52 @@ pub(crate) struct Dialed {
 }
 
 /// Lets another thread stop a connect in progress (a `disconnect` or a drop while
-/// connecting): it sets the flag and wakes the dialer's poller.
+/// connecting) or a reconnect's wait: each request stops every dial and wait that took its
+/// [`Ticket`] before it, and wakes the dialer's poller. A ticket taken after a request is not
+/// stopped by it, so nothing has to be reset (a reset could undo a request meant for a
+/// connect still waiting its turn).
 #[derive(Default)]
 pub(crate) struct Abort {
-    requested: AtomicBool,
+    /// How many requests were made; a ticket is this count when it was taken.
+    requests: Mutex<u64>,
+    /// Signalled on each request, for `sleep`.
+    requested: Condvar,
     waker: Mutex<Option<Arc<Waker>>>,
 }
 
+/// What a dial or a wait is stopped by: any abort request made after it was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ticket(u64);
+
 impl Abort {
+    /// A ticket for a dial or wait starting now.
+    pub(crate) fn ticket(&self) -> Ticket {
+        Ticket(*self.requests.lock())
+    }
+
     pub(crate) fn request(&self) {
-        self.requested.store(true, Ordering::Release);
+        *self.requests.lock() += 1;
+        self.requested.notify_all();
         if let Some(waker) = &*self.waker.lock() {
             let _ = waker.wake();
         }
     }
 
-    /// Clears an old request; called before each connect.
-    pub(crate) fn reset(&self) {
-        self.requested.store(false, Ordering::Release);
-        *self.waker.lock() = None;
+    /// True once a request came after `ticket` was taken.
+    pub(crate) fn stops(&self, ticket: Ticket) -> bool {
+        *self.requests.lock() != ticket.0
     }
 
-    fn is_requested(&self) -> bool {
-        self.requested.load(Ordering::Acquire)
+    /// Waits for `time`, or less if a request comes after `ticket`; true if one did.
+    pub(crate) fn sleep(&self, ticket: Ticket, time: Duration) -> bool {
+        let until = Instant::now() + time;
+        let mut requests = self.requests.lock();
+        while *requests == ticket.0 {
+            if self.requested.wait_until(&mut requests, until).timed_out() {
+                return *requests != ticket.0;
+            }
+        }
+        true
     }
 }
 
@@ -80,13 +102,15 @@ struct Dialer<'a> {
     waker: Arc<Waker>,
     deadline: Instant,
     abort: &'a Abort,
+    ticket: Ticket,
 }
 
 pub(crate) fn dial(
     options: &Options,
     tls: Option<&Arc<ClientConfig>>,
     headers: &[(&str, &str)],
-    abort: &Abort,
+    (abort, ticket): (&Abort, Ticket),
+    deadline: Instant,
 ) -> Result<Dialed, Error> {
     // Everything that can be refused without I/O is refused first.
     let headers = with_defaults(options, headers);
@@ -105,8 +129,9 @@ pub(crate) fn dial(
         poll,
         events: Events::with_capacity(4),
         waker,
-        deadline: start + options.connect_timeout,
+        deadline,
         abort,
+        ticket,
     };
     let result = d.run(options, tls, &request, route, user_agent, start);
     *abort.waker.lock() = None;
@@ -444,7 +469,7 @@ impl Dialer<'_> {
     /// Sleeps in the poller until the socket is ready, the waker rings, or the deadline.
     fn wait(&mut self, phase: &'static str) -> Result<(), Error> {
         loop {
-            if self.abort.is_requested() {
+            if self.abort.stops(self.ticket) {
                 return Err(Error::Aborted);
             }
             let left = self.deadline.saturating_duration_since(Instant::now());
@@ -453,7 +478,7 @@ impl Dialer<'_> {
             }
             match self.poll.poll(&mut self.events, Some(left)) {
                 Ok(()) if !self.events.is_empty() => {
-                    return if self.abort.is_requested() { Err(Error::Aborted) } else { Ok(()) };
+                    return if self.abort.stops(self.ticket) { Err(Error::Aborted) } else { Ok(()) };
                 }
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

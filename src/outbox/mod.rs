@@ -14,6 +14,13 @@
 //!   take (or any error) is left for the connection thread, which is woken for it.
 //!
 //! The wake-up (a syscall) rings at most once per sleep.
+//!
+//! The queue is bounded in bytes (`Options::send_queue_limit`): a data frame that does not
+//! fit waits for room, or is refused, as the sender chose ([`Wait`]); control frames always
+//! fit. Nothing is ever dropped for lack of room, and the connection is never closed for it.
+//! Whole messages that never left are handed back when the connection ends
+//! ([`Outbox::finish`]), read back from the queued frames themselves (unmasked), so that a
+//! send keeps no copy of its message.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -21,6 +28,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::{self, ThreadId};
+use std::time::{Duration, Instant};
 
 use mio::Waker;
 use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -28,6 +36,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use crate::close::CloseCode;
 use crate::error::{Error, FrameError};
 use crate::frame::{self, Head, OP_BINARY, OP_CONTINUE, OP_TEXT};
+use crate::message::Message;
 use crate::protocol::{Encoder, FrameObserver, Utf8Stream};
 use crate::raw::Direction;
 use crate::transport::Transport;
@@ -78,6 +87,10 @@ pub(crate) struct Outbox {
     /// Signalled when a fragmented message ends, or the queue closes: whole messages of
     /// other senders wait for it.
     stream_done: Condvar,
+    /// Signalled when bytes leave, or the queue closes: senders waiting for room wait on it.
+    room: Condvar,
+    /// `Options::send_queue_limit`.
+    limit: usize,
     waker: Arc<Waker>,
     observer: Option<FrameObserver>,
     /// A [`Thread`]. Changed to and from `Asleep` only under the queue's lock (with the
@@ -99,6 +112,31 @@ enum Thread {
     /// Sleeping in the poller: senders write for themselves, or wake it.
     Asleep,
 }
+
+/// How long a sender waits for room in a full queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Not at all: refused with `Error::QueueFull`.
+    No,
+    /// Until then, then refused with `Error::QueueFull`.
+    Until(Instant),
+    /// Until there is room or the connection ends.
+    Forever,
+}
+
+/// A close asked for from another thread (or by the callback).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CloseRequest {
+    pub code: CloseCode,
+    pub reason: String,
+    /// The close handshake's deadline, from when the thread acts on it (`None`: the close
+    /// timeout).
+    pub within: Option<Duration>,
+}
+
+/// While the connection thread runs the callback, nobody waits for the socket to drain: a
+/// sender waiting for room writes the queue itself this often.
+const RETRY_WRITE: Duration = Duration::from_millis(10);
 
 /// Small frames are packed into chunks of this size, so that a burst leaves in few writes;
 /// a larger frame is a chunk of its own.
@@ -127,10 +165,13 @@ struct Queue {
     written_total: u64,
     /// Where each queued data message ends, to tell how many never left.
     ends: VecDeque<u64>,
+    /// The original of each transformed (compressed) message not yet written, by where it
+    /// ends: its frame cannot be read back into the message.
+    originals: VecDeque<(u64, Message)>,
     /// No more data messages: a Close is on its way, or the connection is over.
     closed: bool,
     /// A disconnect asked for from another thread, for the connection thread to act on.
-    close_request: Option<(CloseCode, String)>,
+    close_request: Option<CloseRequest>,
     /// A wake-up was rung and the thread has not woken since.
     woken: bool,
     /// The last write stopped on a full socket: senders leave the rest to the thread, which
@@ -151,29 +192,37 @@ impl Outbox {
         writer: Option<Transport>,
         encoder: Option<Box<dyn Encoder>>,
         observer: Option<FrameObserver>,
+        limit: usize,
     ) -> Outbox {
         let mut queue = Queue::new(writer);
         queue.encoder = encoder;
         // The thread starts awake: it looks at the queue before its first sleep.
         let thread = AtomicU8::new(Thread::Awake as u8);
-        Outbox { queue: Mutex::new(queue), writer_done: Condvar::new(), stream_done: Condvar::new(), waker, observer, thread }
+        Outbox {
+            queue: Mutex::new(queue),
+            writer_done: Condvar::new(),
+            stream_done: Condvar::new(),
+            room: Condvar::new(),
+            limit,
+            waker,
+            observer,
+            thread,
+        }
     }
 
     // ---- senders' side ----
 
     /// Queues one frame with `payload` (a whole message, or a ping or pong of the user's).
-    /// A data message waits while another sender's fragmented message is in progress.
-    /// Fails once the connection is closing or over.
-    pub(crate) fn send(&self, opcode: u8, payload: &[u8]) -> Result<(), Error> {
+    /// A data message waits, as `wait` says, while another sender's fragmented message is
+    /// in progress and while the queue has no room for it. Fails once the connection is
+    /// closing or over.
+    pub(crate) fn send(&self, opcode: u8, payload: &[u8], wait: Wait) -> Result<(), Error> {
         let mut q = self.queue.lock();
         if q.closed {
             return Err(Error::NotConnected);
         }
-        let data = opcode == OP_TEXT || opcode == OP_BINARY;
-        if data && q.stream.is_some() {
-            q = self.wait_for_stream(q)?;
-        }
-        if data {
+        if opcode == OP_TEXT || opcode == OP_BINARY {
+            q = self.wait_for_turn(q, true, payload.len(), wait)?;
             self.push_message(&mut q, opcode, payload);
         } else {
             self.push(&mut q, true, false, opcode, payload);
@@ -186,7 +235,7 @@ impl Outbox {
     /// (waiting while another sender's is in progress; with `fin`, it is a whole message),
     /// continuation carries on; `fin` ends it. Text is checked to be UTF-8 across the
     /// fragments. A refused fragment leaves nothing queued and the message as it was.
-    pub(crate) fn fragment(&self, owner: Owner, opcode: u8, payload: &[u8], fin: bool) -> Result<(), Error> {
+    pub(crate) fn fragment(&self, owner: Owner, opcode: u8, payload: &[u8], fin: bool, wait: Wait) -> Result<(), Error> {
         let mut q = self.queue.lock();
         if q.closed {
             return Err(Error::NotConnected);
@@ -194,12 +243,16 @@ impl Outbox {
         let mine = q.stream.as_ref().is_some_and(|s| s.owner == owner);
         match opcode {
             OP_CONTINUE if !mine => return Err(FrameError::NothingToContinue.into()),
-            OP_CONTINUE => {}
+            OP_CONTINUE => {
+                q = self.wait_for_turn(q, false, payload.len(), wait)?;
+                if !q.stream.as_ref().is_some_and(|s| s.owner == owner) {
+                    // Abandoned while we waited: the connection is closing.
+                    return Err(Error::NotConnected);
+                }
+            }
             _ if mine => return Err(FrameError::MessageInProgress.into()),
             _ => {
-                if q.stream.is_some() {
-                    q = self.wait_for_stream(q)?;
-                }
+                q = self.wait_for_turn(q, true, payload.len(), wait)?;
                 let utf8 = (opcode == OP_TEXT).then(Utf8Stream::default);
                 if fin {
                     if utf8.is_some_and(|u| u.after(payload, true).is_none()) {
@@ -243,25 +296,63 @@ impl Outbox {
         let mine = self.queue.lock().stream.as_ref().is_some_and(|s| s.owner == owner);
         if mine {
             log::error!("closing the connection: a fragmented message was abandoned ({why})");
-            self.request_close(CloseCode::INTERNAL_ERROR, "message abandoned".to_owned());
+            let reason = "message abandoned".to_owned();
+            self.request_close(CloseRequest { code: CloseCode::INTERNAL_ERROR, reason, within: None });
         }
     }
 
-    /// Waits until no fragmented message is in progress. Fails when the connection closes
-    /// meanwhile, and when the message in progress was last fed by this very thread (it
-    /// would wait for itself).
-    fn wait_for_stream<'a>(&'a self, mut q: MutexGuard<'a, Queue>) -> Result<MutexGuard<'a, Queue>, Error> {
+    /// Waits, as `wait` says, until a data frame of `len` bytes may be queued: until no
+    /// other sender's fragmented message is in progress (when it `starts` a message) and
+    /// the queue has room for it. Fails when the connection closes meanwhile, when the
+    /// message in progress was last fed by this very thread, and when waiting is not allowed
+    /// or takes too long (`QueueFull`). The callback's own sends never wait for room: only
+    /// its thread, busy running it, would make any.
+    fn wait_for_turn<'a>(
+        &'a self,
+        mut q: MutexGuard<'a, Queue>,
+        starts: bool,
+        len: usize,
+        wait: Wait,
+    ) -> Result<MutexGuard<'a, Queue>, Error> {
         let me = thread::current().id();
-        while let Some(stream) = &q.stream {
-            if stream.thread == me {
-                return Err(FrameError::MessageInProgress.into());
-            }
-            self.stream_done.wait(&mut q);
+        loop {
             if q.closed {
                 return Err(Error::NotConnected);
             }
+            let condvar = match &q.stream {
+                Some(stream) if starts && stream.thread == me => return Err(FrameError::MessageInProgress.into()),
+                Some(_) if starts => &self.stream_done,
+                // Room: an empty queue takes any message, however large, so that none is
+                // too large to send at all.
+                _ if q.pending == 0 || q.pending.saturating_add(frame::encoded_len(len)) <= self.limit => return Ok(q),
+                _ if IN_CALLBACK_OF.with(Cell::get) == self as *const Outbox as usize => return Err(Error::QueueFull),
+                _ => &self.room,
+            };
+            let mut until = match wait {
+                Wait::No => return Err(Error::QueueFull),
+                Wait::Until(at) if Instant::now() >= at => return Err(Error::QueueFull),
+                Wait::Until(at) => Some(at),
+                Wait::Forever => None,
+            };
+            if std::ptr::eq(condvar, &self.room) && self.thread_is(Thread::InCallback) {
+                // The thread is busy in the callback: nobody waits for the socket to drain.
+                until = Some(until.map_or(Instant::now() + RETRY_WRITE, |at| at.min(Instant::now() + RETRY_WRITE)));
+                if !q.writing {
+                    if let Some(writer) = q.writer.clone() {
+                        drop(q);
+                        let _ = self.write(&mut &writer, false);
+                        q = self.queue.lock();
+                        continue;
+                    }
+                }
+            }
+            match until {
+                Some(at) => {
+                    condvar.wait_until(&mut q, at);
+                }
+                None => condvar.wait(&mut q),
+            }
         }
-        Ok(q)
     }
 
     /// Queues a whole data message, through the extension if one is negotiated.
@@ -281,6 +372,13 @@ impl Outbox {
         }
         let end = q.queued_total;
         q.ends.push_back(end);
+        if encoded.is_some() {
+            let original = match opcode {
+                OP_TEXT => Message::Text(String::from_utf8_lossy(payload).into_owned()),
+                _ => Message::Binary(payload.to_vec()),
+            };
+            q.originals.push_back((end, original));
+        }
     }
 
     /// Queues one frame of the fragmented message in `q.stream`, through its extension.
@@ -357,13 +455,14 @@ impl Outbox {
         q.queued_total += len as u64;
     }
 
-    /// Asks the connection thread to close with `code` and `reason`, after everything queued.
-    /// Later sends fail. Always wakes the thread: the close deadline starts now.
-    pub(crate) fn request_close(&self, code: CloseCode, reason: String) {
+    /// Asks the connection thread to close, after everything queued. Later sends fail.
+    /// Always wakes the thread: the close deadline starts now.
+    pub(crate) fn request_close(&self, request: CloseRequest) {
         let mut q = self.queue.lock();
         q.closed = true;
         self.stream_done.notify_all();
-        q.close_request.get_or_insert((code, reason));
+        self.room.notify_all();
+        q.close_request.get_or_insert(request);
         q.woken = true;
         let _ = self.waker.wake();
     }
@@ -421,6 +520,12 @@ impl Outbox {
             let written_total = q.written_total;
             while q.ends.front().is_some_and(|end| *end <= written_total) {
                 q.ends.pop_front();
+            }
+            while q.originals.front().is_some_and(|(end, _)| *end <= written_total) {
+                q.originals.pop_front();
+            }
+            if wrote > 0 {
+                self.room.notify_all();
             }
             // What the socket did not take goes back in front, before anything queued since.
             while let Some(chunk) = batch.pop_back() {
@@ -488,7 +593,19 @@ impl Outbox {
         self.queue.lock().pending > 0
     }
 
-    pub(crate) fn take_close_request(&self) -> Option<(CloseCode, String)> {
+    /// Bytes queued and not yet written (`buffered_amount`).
+    pub(crate) fn pending(&self) -> usize {
+        self.queue.lock().pending
+    }
+
+    /// Bytes waiting to be written, and bytes written so far: a write that makes no
+    /// progress for too long ends the connection.
+    pub(crate) fn progress(&self) -> (usize, u64) {
+        let q = self.queue.lock();
+        (q.pending, q.written_total)
+    }
+
+    pub(crate) fn take_close_request(&self) -> Option<CloseRequest> {
         self.queue.lock().close_request.take()
     }
 
@@ -496,6 +613,7 @@ impl Outbox {
     pub(crate) fn close(&self) {
         self.queue.lock().closed = true;
         self.stream_done.notify_all();
+        self.room.notify_all();
     }
 
     /// Writes the queue to `out` (the transport), then flushes it. `WouldBlock` when the
@@ -505,21 +623,67 @@ impl Outbox {
         self.write(out, true)
     }
 
-    /// The connection is over: refuses further sends, lets go of the socket and returns how
-    /// many data messages never left, and how many queued bytes were never written.
-    pub(crate) fn finish(&self) -> (usize, u64) {
+    /// The connection is over: refuses further sends, lets go of the socket and reports
+    /// what never left.
+    pub(crate) fn finish(&self) -> Unsent {
         let mut q = self.queue.lock();
         // A sender's write in progress (one non-blocking write) puts its chunks back first.
         while q.writing {
             self.writer_done.wait(&mut q);
         }
-        // A fragmented message cut short never left whole either.
-        let unsent = (q.ends.len() + usize::from(q.stream.is_some()), q.queued_total - q.written_total);
+        let unsent = Unsent {
+            // A fragmented message cut short never left whole either.
+            count: q.ends.len() + usize::from(q.stream.is_some()),
+            bytes: q.queued_total - q.written_total,
+            messages: unsent_messages(&mut q),
+        };
         *q = Queue::new(None);
         q.closed = true;
         self.stream_done.notify_all();
+        self.room.notify_all();
         unsent
     }
+}
+
+/// What never left when a connection ended.
+#[derive(Debug, Default)]
+pub(crate) struct Unsent {
+    /// Data messages not (completely) written, fragmented ones included.
+    pub count: usize,
+    /// Queued bytes never written.
+    pub bytes: u64,
+    /// The whole messages among them, to hand back.
+    pub messages: Vec<Message>,
+}
+
+/// The whole data messages in the queue that were not completely written, read back from
+/// their frames (or, for transformed ones, from their originals). Frames go into a chunk
+/// whole, and the first chunk starts `head_written` bytes before `written_total`.
+fn unsent_messages(q: &mut Queue) -> Vec<Message> {
+    let mut messages = Vec::new();
+    let mut at = q.written_total - q.head_written as u64;
+    for chunk in &q.chunks {
+        let mut pos = 0;
+        while let Some((head, payload, used)) = frame::decode_sent(&chunk[pos..]) {
+            pos += used;
+            let end = at + pos as u64;
+            let whole = head.fin && (head.opcode == OP_TEXT || head.opcode == OP_BINARY);
+            if end <= q.written_total || !whole {
+                continue;
+            }
+            if head.rsv1 {
+                if let Some(i) = q.originals.iter().position(|(e, _)| *e == end) {
+                    messages.extend(q.originals.remove(i).map(|(_, m)| m));
+                }
+            } else if head.opcode == OP_TEXT {
+                messages.push(Message::Text(String::from_utf8(payload).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())));
+            } else {
+                messages.push(Message::Binary(payload));
+            }
+        }
+        at += chunk.len() as u64;
+    }
+    messages
 }
 
 /// Writes `batch` (the first chunk from `skip` on) until done or an error; written chunks
@@ -561,6 +725,7 @@ impl Queue {
             queued_total: 0,
             written_total: 0,
             ends: VecDeque::new(),
+            originals: VecDeque::new(),
             closed: false,
             close_request: None,
             woken: false,

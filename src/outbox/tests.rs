@@ -5,7 +5,11 @@ use crate::frame::{OP_PING, OP_PONG};
 fn outbox(encoder: Option<Box<dyn Encoder>>, observer: Option<FrameObserver>) -> (Outbox, mio::Poll) {
     let poll = mio::Poll::new().unwrap();
     let waker = Arc::new(Waker::new(poll.registry(), mio::Token(1)).unwrap());
-    (Outbox::new(waker, None, encoder, observer), poll)
+    (Outbox::new(waker, None, encoder, observer, usize::MAX), poll)
+}
+
+fn counts(unsent: Unsent) -> (usize, u64) {
+    (unsent.count, unsent.bytes)
 }
 
 /// A writer that takes at most `step` bytes per call, and blocks once `budget` is spent.
@@ -45,7 +49,7 @@ fn partial_writes_keep_order_and_count_unsent_messages() {
         // Small frames share chunks; every 50th is larger than a chunk.
         let len = if i % 50 == 49 { CHUNK + 3 } else { (i as usize * 13) % 300 };
         let payload = vec![i as u8; len];
-        outbox.send(OP_BINARY, &payload).unwrap();
+        outbox.send(OP_BINARY, &payload, Wait::Forever).unwrap();
         expected.push((OP_BINARY, payload));
         if i % 7 == 0 {
             outbox.push_control(OP_PONG, b"");
@@ -62,7 +66,7 @@ fn partial_writes_keep_order_and_count_unsent_messages() {
     outbox.flush_into(&mut out).unwrap();
     assert_eq!(outbox.queue.lock().pending, 0);
     assert_eq!(outbox.written(), out.out.len() as u64);
-    assert_eq!(outbox.finish(), (0, 0));
+    assert_eq!(counts(outbox.finish()), (0, 0));
     let mut at = 0;
     for (opcode, payload) in expected {
         let (head, got, used) = decode(&out.out[at..]);
@@ -76,14 +80,14 @@ fn partial_writes_keep_order_and_count_unsent_messages() {
 #[test]
 fn closed_outbox_refuses_data_and_counts_what_never_left() {
     let (outbox, _poll) = outbox(None, None);
-    outbox.send(OP_TEXT, b"one").unwrap();
-    outbox.send(OP_PING, b"").unwrap();
-    outbox.send(OP_TEXT, b"two").unwrap();
+    outbox.send(OP_TEXT, b"one", Wait::Forever).unwrap();
+    outbox.send(OP_PING, b"", Wait::Forever).unwrap();
+    outbox.send(OP_TEXT, b"two", Wait::Forever).unwrap();
     outbox.close();
-    assert!(outbox.send(OP_TEXT, b"three").is_err());
+    assert!(outbox.send(OP_TEXT, b"three", Wait::Forever).is_err());
     let end = outbox.push_control(crate::frame::OP_CLOSE, &[3, 232]);
     assert_eq!(end, 9 + 6 + 9 + 8);
-    assert_eq!(outbox.finish(), (2, end));
+    assert_eq!(counts(outbox.finish()), (2, end));
 }
 
 /// The extension seam's sending half: data messages are transformed in queue order and
@@ -103,9 +107,9 @@ fn an_encoder_transforms_data_messages_and_the_observer_sees_every_frame() {
     let log = seen.clone();
     let observer: FrameObserver = Arc::new(move |dir, head: &Head, _: &[u8]| log.lock().push((dir, head.opcode, head.rsv1)));
     let (outbox, _poll) = outbox(Some(Box::new(Reverse)), Some(observer));
-    outbox.send(OP_TEXT, b"abc").unwrap();
-    outbox.send(OP_PING, b"xy").unwrap();
-    outbox.send(OP_BINARY, b"z").unwrap();
+    outbox.send(OP_TEXT, b"abc", Wait::Forever).unwrap();
+    outbox.send(OP_PING, b"xy", Wait::Forever).unwrap();
+    outbox.send(OP_BINARY, b"z", Wait::Forever).unwrap();
     let bytes = drain(&outbox);
     let (head, payload, used) = decode(&bytes);
     assert!(head.rsv1);
@@ -134,7 +138,7 @@ fn writes_to_a_closed_peer_do_not_raise_sigpipe() {
     let outbox = outbox(None, None);
     let mut broken = false;
     for _ in 0..1000 {
-        outbox.0.send(OP_BINARY, &[7; 1024]).unwrap();
+        outbox.0.send(OP_BINARY, &[7; 1024], Wait::Forever).unwrap();
         match outbox.0.flush_into(&mut transport) {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe || e.kind() == io::ErrorKind::ConnectionReset => {
                 broken = true;
@@ -166,22 +170,22 @@ fn a_fragmented_message_holds_back_other_data_messages() {
     let (outbox, _poll) = outbox(Some(Box::new(Upper)), None);
     let outbox = Arc::new(outbox);
     let owner = Owner::new();
-    outbox.fragment(owner, OP_TEXT, b"ab", false).unwrap();
-    assert!(matches!(outbox.fragment(Owner::new(), OP_CONTINUE, b"x", true), Err(Error::Frame(FrameError::NothingToContinue))));
-    assert!(matches!(outbox.fragment(owner, OP_BINARY, b"x", true), Err(Error::Frame(FrameError::MessageInProgress))));
+    outbox.fragment(owner, OP_TEXT, b"ab", false, Wait::Forever).unwrap();
+    assert!(matches!(outbox.fragment(Owner::new(), OP_CONTINUE, b"x", true, Wait::Forever), Err(Error::Frame(FrameError::NothingToContinue))));
+    assert!(matches!(outbox.fragment(owner, OP_BINARY, b"x", true, Wait::Forever), Err(Error::Frame(FrameError::MessageInProgress))));
     // This thread fed the message: a whole message from it would wait for itself.
-    assert!(matches!(outbox.send(OP_BINARY, b"x"), Err(Error::Frame(FrameError::MessageInProgress))));
+    assert!(matches!(outbox.send(OP_BINARY, b"x", Wait::Forever), Err(Error::Frame(FrameError::MessageInProgress))));
 
     let (sent, was_sent) = crossbeam_channel::bounded(1);
     let other = outbox.clone();
     let sender = std::thread::spawn(move || {
-        other.send(OP_BINARY, b"later").unwrap();
+        other.send(OP_BINARY, b"later", Wait::Forever).unwrap();
         sent.send(()).unwrap();
     });
     // The other thread waits while the message is open; a ping goes in between.
     assert!(was_sent.recv_timeout(std::time::Duration::from_millis(100)).is_err());
-    outbox.send(OP_PING, b"p").unwrap();
-    outbox.fragment(owner, OP_CONTINUE, b"cd", true).unwrap();
+    outbox.send(OP_PING, b"p", Wait::Forever).unwrap();
+    outbox.fragment(owner, OP_CONTINUE, b"cd", true, Wait::Forever).unwrap();
     was_sent.recv_timeout(std::time::Duration::from_secs(10)).expect("released by the final frame");
     sender.join().unwrap();
 
@@ -210,12 +214,12 @@ fn a_fragmented_message_holds_back_other_data_messages() {
 fn text_fragments_stay_valid_utf8() {
     let (outbox, _poll) = outbox(None, None);
     let owner = Owner::new();
-    assert!(matches!(outbox.fragment(owner, OP_TEXT, b"\xff", false), Err(Error::Frame(FrameError::InvalidUtf8))));
-    outbox.fragment(owner, OP_TEXT, b"h\xc3", false).unwrap();
-    assert!(matches!(outbox.fragment(owner, OP_CONTINUE, b"x", true), Err(Error::Frame(FrameError::InvalidUtf8))));
-    assert!(matches!(outbox.fragment(owner, OP_CONTINUE, b"", true), Err(Error::Frame(FrameError::InvalidUtf8))));
-    outbox.fragment(owner, OP_CONTINUE, b"\xa9", true).unwrap();
-    assert!(matches!(outbox.fragment(owner, OP_TEXT, b"\xc3", true), Err(Error::Frame(FrameError::InvalidUtf8))));
+    assert!(matches!(outbox.fragment(owner, OP_TEXT, b"\xff", false, Wait::Forever), Err(Error::Frame(FrameError::InvalidUtf8))));
+    outbox.fragment(owner, OP_TEXT, b"h\xc3", false, Wait::Forever).unwrap();
+    assert!(matches!(outbox.fragment(owner, OP_CONTINUE, b"x", true, Wait::Forever), Err(Error::Frame(FrameError::InvalidUtf8))));
+    assert!(matches!(outbox.fragment(owner, OP_CONTINUE, b"", true, Wait::Forever), Err(Error::Frame(FrameError::InvalidUtf8))));
+    outbox.fragment(owner, OP_CONTINUE, b"\xa9", true, Wait::Forever).unwrap();
+    assert!(matches!(outbox.fragment(owner, OP_TEXT, b"\xc3", true, Wait::Forever), Err(Error::Frame(FrameError::InvalidUtf8))));
     let bytes = drain(&outbox);
     let (_, first, used) = decode(&bytes);
     let (_, second, _) = decode(&bytes[used..]);

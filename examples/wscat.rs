@@ -5,13 +5,15 @@
 //!                                  [--insecure] [--show-handshake] [--connect-timeout SECS]
 //!                                  [--show-frames] [--show-ping-pong]
 //!                                  [--proxy URL | --no-proxy] [--origin ORIGIN]
-//!                                  [--deflate]
+//!                                  [--deflate] [--ping-interval SECS] [--pong-timeout SECS]
+//!                                  [--reconnect]
 //! ```
 //!
 //! Each line of stdin is sent as one text message; each text message received is printed as
 //! one line on stdout, a binary one as `<binary N bytes>`; `--show-frames` prints every frame
 //! in and out on stderr (`< text fin len=5`), `--show-ping-pong` the pings and pongs
-//! received (`< ping "…"`). At the end of stdin the client
+//! received (`< ping "…"`). With `--reconnect` a lost connection is reconnected with the
+//! default policy, `reconnected` printed on stderr each time. At the end of stdin the client
 //! closes with 1000 and waits for the server's Close. Exit status: 0 after a clean close,
 //! 1 when the connect fails or the connection ends abnormally, 2 for a usage error.
 
@@ -21,7 +23,9 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::Sender;
-use wsthread::{DeflateOptions, Error, Event as WsEvent, Frame, Message, Options, Proxy, ProxySetting, WebSocketClient};
+use wsthread::{
+    DeflateOptions, Error, Event as WsEvent, Frame, Message, Options, Proxy, ProxySetting, Reconnect, ReconnectPolicy, WebSocketClient,
+};
 
 const USAGE: &str = "\
 usage: wscat URL [options]
@@ -40,6 +44,11 @@ usage: wscat URL [options]
   --no-proxy              connect directly, whatever HTTPS_PROXY, HTTP_PROXY, ALL_PROXY say
   --origin ORIGIN         send this Origin header
   --deflate               offer permessage-deflate compression (RFC 7692)
+  --ping-interval SECS    ping the server every SECS seconds (default 20; 0: never)
+  --pong-timeout SECS     declare the server dead SECS seconds after a ping with
+                          nothing received (default 20)
+  --reconnect             reconnect when the connection is lost (backoff with jitter),
+                          printing 'reconnected' on stderr each time
   -h, --help              show this help
 
 Each stdin line is sent as a text message; received messages are printed on stdout.
@@ -59,6 +68,9 @@ struct Args {
     proxy: Option<ProxySetting>,
     origin: Option<String>,
     deflate: bool,
+    ping_interval: Option<Duration>,
+    pong_timeout: Option<Duration>,
+    reconnect: bool,
 }
 
 /// What the main thread waits for: stdin's lines and end, or the connection's end.
@@ -120,10 +132,20 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
     if args.deflate {
         options = options.deflate(Some(DeflateOptions::default()));
     }
+    if let Some(interval) = args.ping_interval {
+        options = options.ping_interval((!interval.is_zero()).then_some(interval));
+    }
+    if let Some(timeout) = args.pong_timeout {
+        options = options.pong_timeout(timeout);
+    }
+    if args.reconnect {
+        options = options.reconnect(ReconnectPolicy::default());
+    }
 
     let (events, wait) = crossbeam_channel::unbounded();
     let on_end = events.clone();
     let show_ping_pong = args.show_ping_pong;
+    let mut opened = 0u64;
     let client = WebSocketClient::with_events(
         move |_, event: WsEvent| {
             // A closed stdout or stderr is not the connection's problem: ignore write errors.
@@ -138,8 +160,29 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
                 WsEvent::Pong(payload) if show_ping_pong => {
                     writeln!(io::stderr().lock(), "< pong {:?}", String::from_utf8_lossy(&payload))
                 }
-                WsEvent::Closed(_) => {
-                    let _ = on_end.send(Event::ConnectionEnded);
+                WsEvent::Opened(_) => {
+                    opened += 1;
+                    if opened > 1 {
+                        writeln!(io::stderr().lock(), "reconnected")
+                    } else {
+                        Ok(())
+                    }
+                }
+                WsEvent::Unsent(messages) => {
+                    writeln!(io::stderr().lock(), "{} message(s) never sent", messages.len())
+                }
+                WsEvent::Reconnecting(next) => writeln!(
+                    io::stderr().lock(),
+                    "reconnecting in {:.1} s (attempt {}): {}",
+                    next.delay.as_secs_f64(),
+                    next.attempt,
+                    next.why
+                ),
+                WsEvent::Closed(info) => {
+                    // Under a reconnect policy that goes on, this is not the end.
+                    if !matches!(info.reconnect, Reconnect::Next(_)) {
+                        let _ = on_end.send(Event::ConnectionEnded);
+                    }
                     Ok(())
                 }
                 _ => Ok(()),
@@ -185,8 +228,13 @@ fn run(args: Args, mut options: Options) -> Result<(), String> {
     thread::spawn(move || read_stdin(events));
     for event in wait {
         match event {
-            // A send fails only once the connection has ended; ConnectionEnded follows.
-            Event::Line(line) => drop(client.send(line)),
+            // A send fails only once the connection has ended; ConnectionEnded follows
+            // (or, reconnecting, a new connection: this line is not sent).
+            Event::Line(line) => {
+                if let Err(e) = client.send(line) {
+                    eprintln!("not sent: {e}");
+                }
+            }
             Event::StdinEnd(err) => {
                 // Sends the Close after every queued message, waits for the server's Close.
                 client
@@ -256,6 +304,9 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         proxy: None,
         origin: None,
         deflate: false,
+        ping_interval: None,
+        pong_timeout: None,
+        reconnect: false,
     };
     while let Some(arg) = argv.next() {
         let mut value = |name: &str| argv.next().ok_or_else(|| format!("{name} needs a value"));
@@ -282,15 +333,10 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--no-proxy" => args.proxy = Some(ProxySetting::Direct),
             "--origin" => args.origin = Some(value(&arg)?),
             "--deflate" => args.deflate = true,
-            "--connect-timeout" => {
-                let text = value(&arg)?;
-                let secs: f64 = text
-                    .parse()
-                    .map_err(|_| format!("--connect-timeout {text:?} is not a number"))?;
-                let timeout = Duration::try_from_secs_f64(secs)
-                    .map_err(|_| format!("--connect-timeout {text:?} is out of range"))?;
-                args.connect_timeout = Some(timeout);
-            }
+            "--reconnect" => args.reconnect = true,
+            "--connect-timeout" => args.connect_timeout = Some(seconds(&arg, &value(&arg)?)?),
+            "--ping-interval" => args.ping_interval = Some(seconds(&arg, &value(&arg)?)?),
+            "--pong-timeout" => args.pong_timeout = Some(seconds(&arg, &value(&arg)?)?),
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
             _ if url.is_some() => return Err(format!("unexpected argument {arg:?}")),
             _ => url = Some(arg),
@@ -298,4 +344,10 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
     }
     args.url = url.ok_or("missing URL")?;
     Ok(Some(args))
+}
+
+/// A duration given in (possibly fractional) seconds.
+fn seconds(option: &str, text: &str) -> Result<Duration, String> {
+    let secs: f64 = text.parse().map_err(|_| format!("{option} {text:?} is not a number"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{option} {text:?} is out of range"))
 }

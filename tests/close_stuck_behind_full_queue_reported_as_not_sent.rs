@@ -36,7 +36,13 @@ fn close_stuck_behind_full_queue_reported_as_not_sent() {
         let _ = report_tx.send((frames, close));
     });
     let close_timeout = secs(1);
-    let options = Options::new(&server.ws_url("/")).unwrap().close_timeout(close_timeout);
+    // Everything queued at once (no waiting for room), and no write deadline: only the close
+    // timeout is at work here.
+    let options = Options::new(&server.ws_url("/"))
+        .unwrap()
+        .close_timeout(close_timeout)
+        .send_queue_limit(2 * MESSAGES * SIZE)
+        .write_timeout(None);
     let (callback, rx) = collector();
     let client = Arc::new(WebSocketClient::new(callback, options).unwrap());
     client.connect(&[]).unwrap();

@@ -225,3 +225,62 @@ fn text_fragments_stay_valid_utf8() {
     let (_, second, _) = decode(&bytes[used..]);
     assert_eq!([first, second].concat(), "hé".as_bytes());
 }
+
+/// The queue is bounded in bytes: what does not fit is refused (or waits), never dropped;
+/// an empty queue takes a message of any size; control frames always fit; bytes that leave
+/// make room for a waiting sender.
+#[test]
+fn a_full_queue_refuses_or_waits_for_room() {
+    let (outbox, _poll) = outbox(None, None);
+    let outbox = Arc::new(Outbox { limit: 1000, ..outbox });
+    outbox.send(OP_BINARY, &[1; 5000], Wait::No).unwrap(); // larger than the limit, but alone
+    assert!(matches!(outbox.send(OP_BINARY, &[2; 10], Wait::No), Err(Error::QueueFull)));
+    let soon = Instant::now() + Duration::from_millis(20);
+    assert!(matches!(outbox.send(OP_BINARY, &[2; 10], Wait::Until(soon)), Err(Error::QueueFull)));
+    outbox.send(OP_PING, b"", Wait::No).unwrap();
+    assert_eq!(outbox.pending(), frame::encoded_len(5000) + frame::encoded_len(0));
+
+    let (sent, sent_rx) = crossbeam_channel::bounded(1);
+    let waiting = {
+        let outbox = outbox.clone();
+        thread::spawn(move || sent.send(outbox.send(OP_TEXT, b"waited", Wait::Forever)).unwrap())
+    };
+    assert!(sent_rx.recv_timeout(Duration::from_millis(50)).is_err(), "sent into a full queue");
+    drain(&outbox);
+    sent_rx.recv_timeout(Duration::from_secs(10)).expect("a waiting sender was never woken").unwrap();
+    waiting.join().unwrap();
+    assert_eq!(decode(&drain(&outbox)).1, b"waited");
+
+    // Closing wakes waiters with NotConnected.
+    outbox.send(OP_BINARY, &[1; 5000], Wait::No).unwrap();
+    let waiting = {
+        let outbox = outbox.clone();
+        thread::spawn(move || outbox.send(OP_BINARY, &[3; 10], Wait::Forever))
+    };
+    // Until the sender waits (a woken waiter finds no room and waits again).
+    while !outbox.room.notify_one() {
+        thread::yield_now();
+    }
+    outbox.close();
+    assert!(matches!(waiting.join().unwrap(), Err(Error::NotConnected)));
+}
+
+/// Whole messages that never (completely) left are read back from their frames, in order;
+/// what left whole, control frames and fragmented messages are not handed back.
+#[test]
+fn unsent_messages_are_handed_back_in_order() {
+    let (outbox, _poll) = outbox(None, None);
+    outbox.send(OP_TEXT, b"left", Wait::No).unwrap();
+    outbox.send(OP_BINARY, &[9; 300], Wait::No).unwrap();
+    outbox.send(OP_PING, b"p", Wait::No).unwrap();
+    let owner = Owner::new();
+    outbox.fragment(owner, OP_TEXT, b"frag", false, Wait::No).unwrap();
+    outbox.fragment(owner, OP_CONTINUE, b"ment", true, Wait::No).unwrap();
+    outbox.send(OP_TEXT, "héllo".as_bytes(), Wait::No).unwrap();
+    // The first message and part of the second leave.
+    let mut out = Trickle { out: Vec::new(), step: usize::MAX, budget: frame::encoded_len(4) + 10 };
+    assert!(outbox.flush_into(&mut out).is_err());
+    let unsent = outbox.finish();
+    assert_eq!(unsent.count, 3, "the binary, the fragmented and the last text");
+    assert_eq!(unsent.messages, vec![Message::Binary(vec![9; 300]), Message::Text("héllo".into())]);
+}

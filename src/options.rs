@@ -306,10 +306,9 @@ impl Options {
     ///
     /// ```
     /// # fn main() -> Result<(), wsthread::Error> {
-    /// use std::time::Duration;
     /// use wsthread::{Options, ReconnectPolicy};
     /// let options = Options::new("wss://example.org/feed")?
-    ///     .reconnect(ReconnectPolicy { max_attempts: Some(10), ..ReconnectPolicy::default() });
+    ///     .reconnect(ReconnectPolicy::default().max_attempts(Some(10)));
     /// # Ok(()) }
     /// ```
     pub fn reconnect(mut self, policy: impl Into<Option<ReconnectPolicy>>) -> Self {

@@ -24,7 +24,12 @@ fn server_close_under_full_queue_is_not_clean() {
         // connection before the Close is read.)
         let _ = go.recv_timeout(WAIT);
     });
-    let options = Options::new(&server.ws_url("/")).unwrap().close_timeout(secs(1));
+    // Everything queued at once: no waiting for room, no write deadline.
+    let options = Options::new(&server.ws_url("/"))
+        .unwrap()
+        .close_timeout(secs(1))
+        .send_queue_limit(2 * MESSAGES * SIZE)
+        .write_timeout(None);
     let (callback, rx) = collector();
     let client = WebSocketClient::new(callback, options).unwrap();
     client.connect(&[]).unwrap();

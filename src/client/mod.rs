@@ -391,7 +391,8 @@ impl Handle {
     /// let ws = client.handle();
     /// if let Err(e) = ws.try_send("position 12,40") {
     ///     // A newer position will follow: drop this one rather than queue behind it.
-    ///     println!("skipped {:?}: {e}", e.into_inner());
+    ///     println!("skipped: {e}");
+    ///     let _position = e.into_inner();
     /// }
     /// # Ok(()) }
     /// ```

@@ -87,6 +87,8 @@ struct State {
     /// Bytes given to writes towards clients and not yet counted: lets concurrent pumps stop
     /// exactly at a trigger.
     to_client_in_flight: u64,
+    /// Writes to clients that wrote something, so far.
+    writes_to_client: u64,
     /// Bytes written to the upstream server so far.
     to_server: u64,
     accepted: usize,
@@ -134,6 +136,7 @@ impl FaultProxy {
                 trigger: None,
                 to_client: 0,
                 to_client_in_flight: 0,
+                writes_to_client: 0,
                 to_server: 0,
                 accepted: 0,
                 live: 0,
@@ -194,6 +197,12 @@ impl FaultProxy {
     /// Bytes written to clients so far, all connections together.
     pub fn forwarded_to_client(&self) -> u64 {
         self.shared.lock().to_client
+    }
+
+    /// Writes to clients so far (each of at least one byte), all connections together:
+    /// equal to [`forwarded_to_client`](Self::forwarded_to_client) when every byte went alone.
+    pub fn writes_to_client(&self) -> u64 {
+        self.shared.lock().writes_to_client
     }
 
     /// Bytes written to the upstream server so far, all connections together.
@@ -468,6 +477,7 @@ impl<'a> Pump<'a> {
             if to_client {
                 s.to_client_in_flight -= limit as u64;
                 s.to_client += written as u64;
+                s.writes_to_client += u64::from(written > 0);
             } else {
                 s.to_server += written as u64;
             }

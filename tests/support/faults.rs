@@ -34,9 +34,10 @@ pub enum Fault {
     /// Keep both sockets open and forward nothing, in either direction: read nothing, write
     /// nothing (a chunk already read stays held), pass on no FIN.
     Stall,
-    /// Stop reading what the client sends, so that its writes back up (the server's bytes
-    /// still reach the client). The proxy's client-side sockets have a small receive buffer
-    /// ([`CLIENT_RECV_BUFFER`]) for that backpressure to come early.
+    /// Stop reading what the client sends, so that its writes back up, and forward none of
+    /// it (a chunk read just before stays held); the server's bytes still reach the client.
+    /// The proxy's client-side sockets have a small receive buffer ([`CLIENT_RECV_BUFFER`])
+    /// for that backpressure to come early.
     StopReadingClient,
     /// Close both sides abruptly with a FIN, no Close frame: the connection is gone.
     Kill,
@@ -58,7 +59,8 @@ pub const CLIENT_RECV_BUFFER: usize = 4096;
 /// How long a pump blocks at most before it looks at the fault again.
 const TICK: Duration = Duration::from_millis(10);
 /// The largest read of a pump: after [`Fault::StopReadingClient`] or [`Fault::Stall`], at
-/// most one such chunk (read before the pump saw the fault) still goes through.
+/// most one such chunk (read before the pump saw the fault) is taken from the sender, and
+/// held.
 const CHUNK: usize = 16 * 1024;
 /// A pump stops reading while this much is held for later (latency, stall).
 const MAX_HELD: usize = 1 << 20;
@@ -399,14 +401,13 @@ impl<'a> Pump<'a> {
                 self.link.end(fault);
                 return;
             }
-            let may_write = fault != Fault::Stall;
-            let may_read = !self.eof
-                && self.held_bytes < MAX_HELD
-                && match fault {
-                    Fault::Stall => false,
-                    Fault::StopReadingClient => self.dir == Dir::ToClient,
-                    _ => true,
-                };
+            let frozen = match fault {
+                Fault::Stall => true,
+                Fault::StopReadingClient => self.dir == Dir::ToServer,
+                _ => false,
+            };
+            let may_write = !frozen;
+            let may_read = !frozen && !self.eof && self.held_bytes < MAX_HELD;
 
             // Forward what is due, one write at a time, looking at the fault between writes.
             if may_write && self.held.front().is_some_and(|(due, _)| *due <= Instant::now()) {

@@ -59,7 +59,8 @@ fn clients_64_concurrent_sending() {
                         client.disconnect().unwrap();
                         assert_eq!(rx.try_recv(), Ok(None), "client {c}: the None when disconnect returns");
                         let info = client.close_info().unwrap();
-                        assert_eq!((info.code, info.closed_by), (CloseCode::GOING_AWAY, ClosedBy::Local), "client {c}: {info}");
+                        let how = (info.code, info.closed_by);
+                        assert_eq!(how, (CloseCode::GOING_AWAY, ClosedBy::Local), "client {c}: {info}");
                         assert!(info.clean && info.error.is_none() && info.unsent_messages == 0, "client {c}: {info}");
                         drop(client);
                         expect_no_more(&rx);

@@ -13,7 +13,11 @@ use wsthread::{CloseCode, ClosedBy, Message, Options, WebSocketClient};
 /// continuations (the last one final), 10 000 bytes each.
 fn fragments() -> Vec<Vec<u8>> {
     let piece = |c: u8| vec![c; 10_000];
-    vec![frame(false, false, OP_TEXT, &piece(b'a')), frame(false, false, OP_CONT, &piece(b'b')), frame(true, false, OP_CONT, &piece(b'c'))]
+    vec![
+        frame(false, false, OP_TEXT, &piece(b'a')),
+        frame(false, false, OP_CONT, &piece(b'b')),
+        frame(true, false, OP_CONT, &piece(b'c')),
+    ]
 }
 
 /// A server that, on each connection, waits for the client's "go", writes the fragments and
@@ -41,7 +45,11 @@ fn fragmenting_server() -> Server {
 fn fin_mid_message_ends_with_one_none_and_1006() {
     let server = fragmenting_server();
     let first = fragments()[0].len() as u64;
-    let cuts = [("inside the first frame header", 1), ("between two fragments", first), ("inside a fragment's payload", first + 5_000)];
+    let cuts = [
+        ("inside the first frame header", 1),
+        ("between two fragments", first),
+        ("inside a fragment's payload", first + 5_000),
+    ];
 
     for (place, cut) in cuts {
         let proxy = FaultProxy::new(server.addr());

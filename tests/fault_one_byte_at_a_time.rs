@@ -44,7 +44,8 @@ fn one_byte_at_a_time_arrives_intact_and_in_order() {
     let options = Options::new(&proxy.ws_url("/")).unwrap().close_timeout(secs(5)).connect_timeout(secs(5));
     let client = WebSocketClient::with_events(callback, options).unwrap();
     client.connect(&[]).unwrap();
-    let expected = ["opened:101", "text:hello", "binary:300", "ping:p", "text:fragmented", "text:après l'été, 東京 🚀"];
+    let expected =
+        ["opened:101", "text:hello", "binary:300", "ping:p", "text:fragmented", "text:après l'été, 東京 🚀"];
     let mut got = Vec::new();
     for _ in expected {
         got.push(name(&next_event(&events)));

@@ -48,7 +48,8 @@ fn peer_stops_reading_while_we_send() {
     // Whatever was not counted as unsent was written whole into the socket; the socket
     // buffers (the client's send buffer, the proxy's small receive buffer) hold little.
     let left = (MESSAGES - info.unsent_messages) * SIZE;
-    eprintln!("{} messages ({left} bytes) were written whole into the socket before it backed up", MESSAGES - info.unsent_messages);
+    let whole = MESSAGES - info.unsent_messages;
+    eprintln!("{whole} messages ({left} bytes) were written whole into the socket before it backed up");
     assert!(left < 8 << 20, "{left} bytes written to a peer that reads nothing: {info}");
     assert!(info.unsent_bytes >= (info.unsent_messages as u64 - 1) * SIZE as u64, "{info}");
     assert_eq!(proxy.forwarded_to_server(), to_server, "the proxy read nothing meanwhile");

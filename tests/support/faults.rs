@@ -70,9 +70,12 @@ const MAX_HELD: usize = 1 << 20;
 pub struct FaultProxy {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    threads: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    threads: Arc<Threads>,
     accept: Option<JoinHandle<()>>,
 }
+
+/// Every pump thread started and not joined yet.
+type Threads = Mutex<Vec<JoinHandle<()>>>;
 
 struct Shared {
     state: Mutex<State>,
@@ -146,7 +149,7 @@ impl FaultProxy {
             }),
             changed: Condvar::new(),
         });
-        let threads: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let threads: Arc<Threads> = Arc::default();
         let accept = {
             let (shared, threads) = (shared.clone(), threads.clone());
             thread::Builder::new()
@@ -270,7 +273,7 @@ fn small_buffer_listener() -> TcpListener {
     socket.into()
 }
 
-fn accept_loop(listener: TcpListener, upstream: SocketAddr, shared: &Arc<Shared>, threads: &Mutex<Vec<JoinHandle<()>>>) {
+fn accept_loop(listener: TcpListener, upstream: SocketAddr, shared: &Arc<Shared>, threads: &Threads) {
     for client in listener.incoming() {
         if shared.lock().stop {
             break;

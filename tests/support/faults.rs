@@ -87,19 +87,34 @@ struct State {
     fault: Fault,
     /// `(n, fault)`: switch to `fault` once `n` bytes in all have gone to the clients.
     trigger: Option<(u64, Fault)>,
-    /// Bytes written to clients so far, all connections together.
-    to_client: u64,
-    /// Bytes given to writes towards clients and not yet counted: lets concurrent pumps stop
-    /// exactly at a trigger.
-    to_client_in_flight: u64,
-    /// Writes to clients that wrote something, so far.
-    writes_to_client: u64,
-    /// Bytes written to the upstream server so far.
-    to_server: u64,
+    /// What went to the clients, all connections together.
+    to_client: Count,
+    /// What went to the upstream server, all connections together.
+    to_server: Count,
     accepted: usize,
     /// Connections whose sockets are still open.
     live: usize,
     stop: bool,
+}
+
+/// Bytes forwarded in one direction.
+#[derive(Default)]
+struct Count {
+    /// Bytes written so far.
+    written: u64,
+    /// Bytes handed to writes that have not returned yet. Counted before the write, so that
+    /// `written + in_flight` is never less than what the receiver may have read (it can read
+    /// before the writer has returned), and so that concurrent pumps stop exactly at a trigger.
+    in_flight: u64,
+    /// Writes that wrote something.
+    writes: u64,
+}
+
+impl Count {
+    /// Bytes written or being written: never less than what the receiver may have read.
+    fn passed(&self) -> u64 {
+        self.written + self.in_flight
+    }
 }
 
 impl Shared {
@@ -139,10 +154,8 @@ impl FaultProxy {
             state: Mutex::new(State {
                 fault: Fault::Pass,
                 trigger: None,
-                to_client: 0,
-                to_client_in_flight: 0,
-                writes_to_client: 0,
-                to_server: 0,
+                to_client: Count::default(),
+                to_server: Count::default(),
                 accepted: 0,
                 live: 0,
                 stop: false,
@@ -182,10 +195,10 @@ impl FaultProxy {
     /// Switches to `fault` once `bytes_to_client` bytes in all (every connection together,
     /// counted from the proxy's start; see [`forwarded_to_client`](Self::forwarded_to_client))
     /// have been written to clients: not one byte more goes to a client before the switch.
-    /// Immediately if that many have passed already.
+    /// Immediately if that many have passed already (a write under way still finishes).
     pub fn set_after(&self, bytes_to_client: u64, fault: Fault) {
         self.shared.update(|s| {
-            if s.to_client >= bytes_to_client {
+            if s.to_client.passed() >= bytes_to_client {
                 s.fault = fault;
                 s.trigger = None;
             } else {
@@ -199,31 +212,34 @@ impl FaultProxy {
         self.shared.lock().fault
     }
 
-    /// Bytes written to clients so far, all connections together.
+    /// Bytes written to clients so far, all connections together, counting a write under
+    /// way: never less than what the clients may have read. Right after `connect` returns it
+    /// includes the whole 101 answer, a base to add "how far into what follows" to.
     pub fn forwarded_to_client(&self) -> u64 {
-        self.shared.lock().to_client
+        self.shared.lock().to_client.passed()
     }
 
     /// Writes to clients so far (each of at least one byte), all connections together:
     /// equal to [`forwarded_to_client`](Self::forwarded_to_client) when every byte went alone.
     pub fn writes_to_client(&self) -> u64 {
-        self.shared.lock().writes_to_client
+        self.shared.lock().to_client.writes
     }
 
-    /// Bytes written to the upstream server so far, all connections together.
+    /// Bytes written to the upstream server so far, all connections together, counting a
+    /// write under way.
     pub fn forwarded_to_server(&self) -> u64 {
-        self.shared.lock().to_server
+        self.shared.lock().to_server.passed()
     }
 
-    /// Waits until at least `n` bytes in all have been written to clients; false if that
-    /// did not happen within `timeout`.
+    /// Waits until at least `n` bytes in all have been written to clients (the writes have
+    /// returned); false if that did not happen within `timeout`.
     pub fn wait_forwarded_to_client(&self, n: u64, timeout: Duration) -> bool {
-        self.shared.wait_for(timeout, |s| s.to_client >= n)
+        self.shared.wait_for(timeout, |s| s.to_client.written >= n)
     }
 
     /// Waits until at least `n` bytes in all have been written to the server.
     pub fn wait_forwarded_to_server(&self, n: u64, timeout: Duration) -> bool {
-        self.shared.wait_for(timeout, |s| s.to_server >= n)
+        self.shared.wait_for(timeout, |s| s.to_server.written >= n)
     }
 
     /// How many connections the proxy has accepted so far.
@@ -468,7 +484,7 @@ impl<'a> Pump<'a> {
             limit = 1;
             pause = p;
         }
-        if to_client && !self.reserve(&mut limit) {
+        if !self.reserve(&mut limit) {
             return true; // the trigger fired: the loop applies the new fault
         }
         let chunk = &self.held.front().expect("a chunk is due").1;
@@ -478,13 +494,10 @@ impl<'a> Pump<'a> {
             Err(_) => 0,
         };
         self.shared.update(|s| {
-            if to_client {
-                s.to_client_in_flight -= limit as u64;
-                s.to_client += written as u64;
-                s.writes_to_client += u64::from(written > 0);
-            } else {
-                s.to_server += written as u64;
-            }
+            let count = if to_client { &mut s.to_client } else { &mut s.to_server };
+            count.in_flight -= limit as u64;
+            count.written += written as u64;
+            count.writes += u64::from(written > 0);
         });
         match result {
             Ok(0) => false,
@@ -504,15 +517,19 @@ impl<'a> Pump<'a> {
         }
     }
 
-    /// Reserves `limit` bytes towards clients under the lock, shrinking it to what the
-    /// trigger still allows; fires the trigger (and returns false) when nothing is left.
-    /// With one connection sending, exactly the trigger's count reaches the client; with
-    /// several, a write of another connection that ends short of what it reserved can leave
-    /// the count a little under it, never over.
+    /// Counts `limit` bytes as in flight before they are written; towards clients, shrinks
+    /// `limit` to what the trigger still allows, and fires the trigger (returning false)
+    /// when nothing is left. With one connection sending, exactly the trigger's count
+    /// reaches the client; with several, a write of another connection that ends short of
+    /// what it reserved can leave the count a little under it, never over.
     fn reserve(&self, limit: &mut usize) -> bool {
         let mut s = self.shared.lock();
+        if self.dir == Dir::ToServer {
+            s.to_server.in_flight += *limit as u64;
+            return true;
+        }
         if let Some((at, fault)) = s.trigger {
-            let room = at.saturating_sub(s.to_client + s.to_client_in_flight);
+            let room = at.saturating_sub(s.to_client.passed());
             if room == 0 {
                 s.fault = fault;
                 s.trigger = None;
@@ -522,7 +539,7 @@ impl<'a> Pump<'a> {
             }
             *limit = (*limit).min(usize::try_from(room).unwrap_or(usize::MAX));
         }
-        s.to_client_in_flight += *limit as u64;
+        s.to_client.in_flight += *limit as u64;
         true
     }
 }

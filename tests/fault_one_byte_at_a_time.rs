@@ -52,6 +52,8 @@ fn one_byte_at_a_time_arrives_intact_and_in_order() {
     }
     assert_eq!(got, expected);
     let all = proxy.forwarded_to_client();
+    // The last write may still be returning after the client read its byte.
+    assert!(proxy.wait_forwarded_to_client(all, WAIT));
     assert_eq!(proxy.writes_to_client(), all, "one byte per write, the 101 answer included");
 
     client.disconnect().unwrap();

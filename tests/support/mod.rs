@@ -7,7 +7,9 @@
 //! - `violation`: `Violation`, for "the server sends these bytes, the client must close with
 //!   code N and a reason that says why";
 //! - `tls`: a test PKI and wss servers;
-//! - `proxy`: small HTTP CONNECT and SOCKS5 proxies, and what they were asked.
+//! - `proxy`: small HTTP CONNECT and SOCKS5 proxies, and what they were asked;
+//! - `faults`: `FaultProxy`, a TCP proxy in front of a test server that stalls, stops
+//!   reading, kills (FIN), resets (RST), trickles bytes or adds latency on demand.
 //!
 //! Every wait here has a timeout: a bug fails the test instead of hanging it.
 
@@ -17,6 +19,7 @@
 mod echo;
 mod event_log;
 mod events;
+mod faults;
 mod proxy;
 mod raw;
 mod server;
@@ -29,6 +32,7 @@ use std::time::Duration;
 pub use echo::*;
 pub use event_log::*;
 pub use events::*;
+pub use faults::*;
 pub use proxy::*;
 pub use raw::*;
 pub use server::*;

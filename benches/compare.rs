@@ -54,7 +54,7 @@
 //!   message when the echo arrives (no thread hop); raw and tokio run the same loop as above,
 //!   which already reads and sends on one thread.
 //! - `bulk_window`: the same bulk transfer, wsthread keeping at most 8 messages unechoed
-//!   (application flow control; its queue is unbounded, see `ws_windowed`).
+//!   (application flow control on top of the bounded send queue, see `ws_windowed`).
 //! - `bulk`: 200 / 50 messages of 1 MiB, pipelined; MiB/s. Beside it, plain TCP: 1 MiB writes
 //!   to the byte-echo port on one thread, reads on another: the loopback ceiling.
 //! - `idle`: a connected client doing nothing for 5 s (2 / 1 rounds): process CPU time

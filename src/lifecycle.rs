@@ -369,10 +369,7 @@ fn run(shared: &Weak<Shared>, status: &Status, mut parts: Parts, sink: &mut dyn 
             };
         }
         *shared.next.lock() = next.clone();
-        status.ended(info.clone());
-        if next.is_some() {
-            status.set(State::Connecting);
-        }
+        status.ended_then(info.clone(), if next.is_some() { State::Connecting } else { State::Closed });
         guarded("the end of the connection", || sink.closed(&info));
         let Some(next) = next else { return };
         match reconnect(&shared, sink, headers, halt, &mut backoff, next) {

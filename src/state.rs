@@ -56,8 +56,14 @@ impl Status {
 
     /// The connection ended: why, then `Closed` (before the sink hears of it).
     pub(crate) fn ended(&self, info: CloseInfo) {
+        self.ended_then(info, State::Closed);
+    }
+
+    /// The connection ended, and the client goes on in `state` (`Connecting` when a
+    /// reconnect follows).
+    pub(crate) fn ended_then(&self, info: CloseInfo, state: State) {
         *self.close_info.lock() = Some(info);
-        self.set(State::Closed);
+        self.set(state);
     }
 
     pub(crate) fn close_info(&self) -> Option<CloseInfo> {

@@ -206,6 +206,9 @@ impl Connection {
             if step.is_end() {
                 return;
             }
+            // Every turn, not only before sleeping: a server that floods us while it reads
+            // nothing keeps us awake, and must still meet the write deadline.
+            self.watch_writes();
             // Checked every turn, busy or not: a server that floods us must not stretch a
             // close past its deadline. A timer that does not end the connection is set
             // again (or cleared) by its handler.
@@ -246,7 +249,6 @@ impl Connection {
         if !self.outbox.may_sleep(self.writable && !self.write_shut) {
             return true;
         }
-        self.watch_writes();
         let timeout = self.timers.next().map(|at| at.saturating_duration_since(Instant::now()));
         let polled = self.poll.poll(events, timeout);
         let writable = events.iter().any(|e| e.token() == SOCKET && e.is_writable());
@@ -416,8 +418,7 @@ impl Connection {
         }
     }
 
-    /// Before sleeping: while bytes wait to be written, the write deadline runs from the
-    /// last progress.
+    /// While bytes wait to be written, the write deadline runs from the last progress.
     fn watch_writes(&mut self) {
         let Some(timeout) = self.write_timeout else { return };
         let (pending, written) = self.outbox.progress();

@@ -71,9 +71,9 @@ pub fn ws_pipelined(ctx: &Ctx, size: usize, n: usize) -> Res<Sample> {
 }
 
 /// Pipelined with application flow control: at most `window` messages sent and not yet
-/// echoed. wsthread's `send` never blocks and its queue is unbounded, so a sender that
-/// outruns the socket queues the whole burst; raw tungstenite's blocking write and tokio's
-/// `feed` hold the sender back by themselves.
+/// echoed: kept beside `bulk` to show what the application's own window still adds, now
+/// that wsthread's `send` waits once `send_queue_limit` (16 MiB) is queued, as raw
+/// tungstenite's blocking write and tokio's `feed` hold their senders back.
 pub fn ws_windowed(ctx: &Ctx, size: usize, n: usize, window: u64) -> Res<Sample> {
     let (client, rx) = ws_connect(ctx, size, 1)?;
     let payload = vec![0xa5u8; size];

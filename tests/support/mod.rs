@@ -7,7 +7,8 @@
 //! - `violation`: `Violation`, for "the server sends these bytes, the client must close with
 //!   code N and a reason that says why";
 //! - `tls`: a test PKI and wss servers;
-//! - `proxy`: small HTTP CONNECT and SOCKS5 proxies, and what they were asked.
+//! - `proxy`: small HTTP CONNECT and SOCKS5 proxies, and what they were asked;
+//! - `scripted`: servers that act by connection index, for the reconnect tests.
 //!
 //! Every wait here has a timeout: a bug fails the test instead of hanging it.
 
@@ -19,6 +20,7 @@ mod event_log;
 mod events;
 mod proxy;
 mod raw;
+mod scripted;
 mod server;
 pub mod tls;
 mod violation;
@@ -31,6 +33,7 @@ pub use event_log::*;
 pub use events::*;
 pub use proxy::*;
 pub use raw::*;
+pub use scripted::*;
 pub use server::*;
 pub use violation::*;
 

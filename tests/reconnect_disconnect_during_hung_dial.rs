@@ -7,7 +7,7 @@ mod support;
 
 use std::io::Read;
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 use rustls::{ServerConnection, StreamOwned};
@@ -52,21 +52,23 @@ fn hung_in_attempt_1(options: Options, hung: &Receiver<()>) -> (WebSocketClient,
     (client, events)
 }
 
-fn disconnect_within_close_timeout(client: &WebSocketClient, what: &str) {
-    let start = Instant::now();
-    client.disconnect().unwrap();
-    let took = start.elapsed();
+fn disconnect_within_close_timeout(client: WebSocketClient, what: &str) -> WebSocketClient {
+    let (client, took) = within_wait("disconnect", move || {
+        client.disconnect().unwrap();
+        client
+    });
     eprintln!("disconnect during {what} took {took:?}");
     assert!(took < CLOSE_TIMEOUT, "disconnect during {what} took {took:?}");
     assert_eq!(client.state(), State::Closed);
     assert_eq!(client.reconnecting(), None);
+    client
 }
 
 #[test]
 fn disconnect_stops_a_dial_waiting_for_the_upgrade() {
     let (server, hung) = hanging_server();
     let (client, events) = hung_in_attempt_1(Options::new(&server.ws_url("/")).unwrap(), &hung);
-    disconnect_within_close_timeout(&client, "the upgrade");
+    let client = disconnect_within_close_timeout(client, "the upgrade");
     assert!(events.is_empty(), "an event after the disconnect: {:?}", events.try_recv());
     drop(client);
     expect_no_more_events(&events);
@@ -76,9 +78,7 @@ fn disconnect_stops_a_dial_waiting_for_the_upgrade() {
 fn drop_stops_a_dial_waiting_for_the_upgrade() {
     let (server, hung) = hanging_server();
     let (client, events) = hung_in_attempt_1(Options::new(&server.ws_url("/")).unwrap(), &hung);
-    let start = Instant::now();
-    drop(client);
-    let took = start.elapsed();
+    let ((), took) = within_wait("drop", move || drop(client));
     eprintln!("drop during the upgrade took {took:?}");
     assert!(took < CLOSE_TIMEOUT, "drop took {took:?}");
     expect_no_more_events(&events);
@@ -110,7 +110,7 @@ fn disconnect_stops_a_dial_in_the_tls_handshake() {
     let (server, hung) = hanging_tls_server(&ca);
     let options = Options::new(&server.wss_url("/")).unwrap().root_certs(RootCerts::None).add_root_certificate_pem(ca.pem());
     let (client, events) = hung_in_attempt_1(options, &hung);
-    disconnect_within_close_timeout(&client, "the TLS handshake");
+    let client = disconnect_within_close_timeout(client, "the TLS handshake");
     assert!(events.is_empty(), "an event after the disconnect: {:?}", events.try_recv());
     drop(client);
     expect_no_more_events(&events);

@@ -111,6 +111,13 @@ pub fn timed_on_thread<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Se
     rx
 }
 
+/// Runs `f` on a thread named `name` and waits for it: its result and how long it took.
+/// Fails after `WAIT`, so that a call that hangs (a disconnect waiting out a 30 s dial)
+/// fails the test early instead of passing slowly.
+pub fn within_wait<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'static) -> (T, Duration) {
+    timed_on_thread(name, f).recv_timeout(WAIT).unwrap_or_else(|_| panic!("{name}: still running after {WAIT:?}"))
+}
+
 /// Waits until the thread named `name` (at most 15 bytes: the kernel keeps no more) is
 /// blocked (Linux: state `S` in /proc/self/task/*/stat), for a test that must know another
 /// thread reached a lock before it goes on. Other systems do not show thread states; there

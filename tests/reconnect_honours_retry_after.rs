@@ -38,7 +38,7 @@ fn reconnect_honours_retry_after() {
         Event::Reconnecting(r) => {
             assert_eq!(r.attempt, 2, "{r:?}");
             assert!(r.delay >= secs(1), "Retry-After: 1 not honoured: {r:?}");
-            // The backoff's own delay is shorter; Retry-After is the floor, not an addition.
+            // Retry-After (capped by max_retry_after, 5 min) is a floor: nothing near the cap.
             assert!(r.delay <= secs(1) + policy.max_delay, "{r:?}");
             assert!(r.why.contains("503"), "why does not mention the 503: {r:?}");
         }

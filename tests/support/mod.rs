@@ -10,6 +10,7 @@
 //! - `proxy`: small HTTP CONNECT and SOCKS5 proxies, and what they were asked;
 //! - `faults`: `FaultProxy`, a TCP proxy in front of a test server that stalls, stops
 //!   reading, kills (FIN), resets (RST), trickles bytes or adds latency on demand.
+//! - `scripted`: servers that act by connection index, for the reconnect tests.
 //!
 //! Every wait here has a timeout: a bug fails the test instead of hanging it.
 
@@ -22,6 +23,7 @@ mod events;
 mod faults;
 mod proxy;
 mod raw;
+mod scripted;
 mod server;
 pub mod tls;
 mod violation;
@@ -35,6 +37,7 @@ pub use events::*;
 pub use faults::*;
 pub use proxy::*;
 pub use raw::*;
+pub use scripted::*;
 pub use server::*;
 pub use violation::*;
 

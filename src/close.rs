@@ -133,7 +133,9 @@ pub enum Reconnect {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Reconnecting {
-    /// 1 for the first attempt after a connection is lost, counting up while attempts fail.
+    /// 1 for the first attempt after a connection that had stayed up for the policy's
+    /// `reset_after` is lost; counting up while attempts fail, or their connections are
+    /// lost again sooner.
     pub attempt: u32,
     /// The wait before it starts.
     pub delay: Duration,

@@ -43,10 +43,13 @@ pub struct ReconnectPolicy {
     /// The longest wait before an attempt (the backoff stops growing there).
     /// Defaults to 30 seconds.
     pub max_delay: Duration,
-    /// Attempts in a row before giving up; `None` tries for ever. Defaults to `None`.
+    /// Attempts before giving up; `None` tries for ever. Counted since the last connection
+    /// that stayed up `reset_after`: a server that accepts and drops every connection at
+    /// once uses attempts up (and grows the backoff) as one that refuses them does.
+    /// Defaults to `None`.
     pub max_attempts: Option<u32>,
-    /// A connection that stayed up this long starts the backoff afresh when it is lost.
-    /// Defaults to 30 seconds.
+    /// A connection that stayed up this long starts the backoff (and the attempt count)
+    /// afresh when it is lost. Defaults to 30 seconds.
     pub reset_after: Duration,
     /// The longest `Retry-After` honoured: a server asking for more waits this long.
     /// Defaults to 5 minutes.

@@ -94,6 +94,14 @@ impl Connection {
                     false
                 }
             },
+            Timer::Trim => {
+                if self.outbox.trim_spares() {
+                    self.timers.clear(Timer::Trim);
+                } else {
+                    self.timers.set(Timer::Trim, now + super::SPARES_KEPT);
+                }
+                false
+            }
             Timer::Write => {
                 let (pending, written) = self.outbox.progress();
                 let timeout = self.write_timeout.unwrap_or(Duration::MAX);

@@ -46,6 +46,8 @@ const READS_PER_TURN: usize = 32;
 /// a pong each (Autobahn 2.10 checks it), a server that pings and never reads gets TCP
 /// backpressure instead of our memory.
 const PONGS_IN_FLIGHT: usize = 32;
+/// How long the outgoing queue's spare chunks outlive the last burst of sends.
+const SPARES_KEPT: Duration = Duration::from_secs(1);
 
 /// Outcome of a step of the loop.
 enum Step {
@@ -246,8 +248,11 @@ impl Connection {
     /// Returns false when the poller failed.
     fn sleep(&mut self, events: &mut Events) -> bool {
         // Senders take over the writing while we sleep; refused while there is work left.
-        if !self.outbox.may_sleep(self.writable && !self.write_shut) {
+        let Some(spares) = self.outbox.may_sleep(self.writable && !self.write_shut) else {
             return true;
+        };
+        if spares {
+            self.timers.start(Timer::Trim, Instant::now() + SPARES_KEPT);
         }
         let timeout = self.timers.next().map(|at| at.saturating_duration_since(Instant::now()));
         let polled = self.poll.poll(events, timeout);
@@ -369,9 +374,11 @@ impl Connection {
             return;
         }
         self.outbox.enter_callback();
-        let entered = Instant::now();
+        // Timed only while a pong is awaited: reading the clock twice per message is a cost
+        // the other times.
+        let entered = matches!(self.heartbeat, Heartbeat::Awaiting { .. }).then(Instant::now);
         let result = catch_unwind(AssertUnwindSafe(|| f(sink)));
-        if let Heartbeat::Awaiting { in_callback, .. } = &mut self.heartbeat {
+        if let (Heartbeat::Awaiting { in_callback, .. }, Some(entered)) = (&mut self.heartbeat, entered) {
             *in_callback += entered.elapsed();
         }
         self.outbox.leave_callback();
@@ -418,9 +425,16 @@ impl Connection {
         }
     }
 
-    /// While bytes wait to be written, the write deadline runs from the last progress.
+    /// While bytes wait to be written on a socket that takes none, the write deadline runs
+    /// from the last progress.
     fn watch_writes(&mut self) {
         let Some(timeout) = self.write_timeout else { return };
+        if self.writable {
+            // The last write was taken whole (or the socket said it takes more): no stall,
+            // and no lock to take.
+            self.timers.clear(Timer::Write);
+            return;
+        }
         let (pending, written) = self.outbox.progress();
         if pending == 0 {
             self.timers.clear(Timer::Write);

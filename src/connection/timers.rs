@@ -15,9 +15,11 @@ pub(crate) enum Timer {
     Pong,
     /// Queued bytes must have made some progress by then (`write_timeout`).
     Write,
+    /// Spare chunks of the outgoing queue go back to the allocator if it is idle by then.
+    Trim,
 }
 
-const ALL: [Timer; 4] = [Timer::Close, Timer::Ping, Timer::Pong, Timer::Write];
+const ALL: [Timer; 5] = [Timer::Close, Timer::Ping, Timer::Pong, Timer::Write, Timer::Trim];
 
 /// One optional deadline per [`Timer`].
 #[derive(Debug, Default)]

@@ -87,7 +87,8 @@ pub(crate) struct Outbox {
     /// Signalled when a fragmented message ends, or the queue closes: whole messages of
     /// other senders wait for it.
     stream_done: Condvar,
-    /// Signalled when bytes leave, or the queue closes: senders waiting for room wait on it.
+    /// Signalled when bytes leave and the queue is down to half its limit, or the queue
+    /// closes: senders waiting for room wait on it.
     room: Condvar,
     /// `Options::send_queue_limit`.
     limit: usize,
@@ -141,11 +142,11 @@ const RETRY_WRITE: Duration = Duration::from_millis(10);
 /// Small frames are packed into chunks of this size, so that a burst leaves in few writes;
 /// a larger frame is a chunk of its own.
 const CHUNK: usize = 64 * 1024;
-/// Emptied chunks kept for reuse, so a steady stream of sends allocates nothing (and a
-/// stream of large messages does not fault in fresh pages for each): at most this many, of
-/// at most `SPARE_BYTES` together.
-const SPARE_CHUNKS: usize = 4;
-const SPARE_BYTES: usize = 4 << 20;
+/// Emptied chunks are kept for reuse while the connection is busy, so that a steady stream
+/// of sends allocates nothing and faults in no fresh pages: as many as the queue can hold
+/// (`send_queue_limit`), within these bounds. Given back once the queue is idle.
+const SPARE_BYTES_MIN: usize = 4 << 20;
+const SPARE_BYTES_MAX: usize = 64 << 20;
 /// Chunks a writer takes out of the queue at once.
 const WRITE_CHUNKS: usize = 64;
 
@@ -160,6 +161,8 @@ struct Queue {
     /// the lock held: nobody else writes until it has put back what the socket did not take.
     writing: bool,
     spare: Vec<Vec<u8>>,
+    /// The capacity of `spare`, together.
+    spare_bytes: usize,
     /// Bytes ever queued and ever written: `ends` are counted in these.
     queued_total: u64,
     written_total: u64,
@@ -314,13 +317,16 @@ impl Outbox {
         len: usize,
         wait: Wait,
     ) -> Result<MutexGuard<'a, Queue>, Error> {
-        let me = thread::current().id();
+        // Whether this sender wrote the queue itself since it last waited.
+        let mut wrote = false;
         loop {
             if q.closed {
                 return Err(Error::NotConnected);
             }
             let condvar = match &q.stream {
-                Some(stream) if starts && stream.thread == me => return Err(FrameError::MessageInProgress.into()),
+                Some(stream) if starts && stream.thread == thread::current().id() => {
+                    return Err(FrameError::MessageInProgress.into())
+                }
                 Some(_) if starts => &self.stream_done,
                 // Room: an empty queue takes any message, however large, so that none is
                 // too large to send at all.
@@ -337,15 +343,17 @@ impl Outbox {
             if std::ptr::eq(condvar, &self.room) && self.thread_is(Thread::InCallback) {
                 // The thread is busy in the callback: nobody waits for the socket to drain.
                 until = Some(until.map_or(Instant::now() + RETRY_WRITE, |at| at.min(Instant::now() + RETRY_WRITE)));
-                if !q.writing {
+                if !wrote && !q.writing {
                     if let Some(writer) = q.writer.clone() {
                         drop(q);
                         let _ = self.write(&mut &writer, false);
                         q = self.queue.lock();
+                        wrote = true;
                         continue;
                     }
                 }
             }
+            wrote = false;
             match until {
                 Some(at) => {
                     condvar.wait_until(&mut q, at);
@@ -524,7 +532,9 @@ impl Outbox {
             while q.originals.front().is_some_and(|(end, _)| *end <= written_total) {
                 q.originals.pop_front();
             }
-            if wrote > 0 {
+            // Senders waiting for room are woken once the queue is down to half its limit
+            // (or empty), not by every write: fewer wake-ups, and each finds room for more.
+            if wrote > 0 && (q.pending <= self.limit / 2 || q.pending == 0) {
                 self.room.notify_all();
             }
             // What the socket did not take goes back in front, before anything queued since.
@@ -533,10 +543,11 @@ impl Outbox {
             }
             q.head_written = skip;
             q.blocked = matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+            let keep = self.limit.clamp(SPARE_BYTES_MIN, SPARE_BYTES_MAX);
             for mut chunk in done.drain(..) {
-                let kept: usize = q.spare.iter().map(Vec::capacity).sum();
-                if q.spare.len() < SPARE_CHUNKS && kept + chunk.capacity() <= SPARE_BYTES {
+                if q.spare_bytes + chunk.capacity() <= keep {
                     chunk.clear();
+                    q.spare_bytes += chunk.capacity();
                     q.spare.push(chunk);
                 }
             }
@@ -557,22 +568,32 @@ impl Outbox {
         }
     }
 
-    /// The thread wants to sleep. Refused (false) while it has work: a close request, or
+    /// The thread wants to sleep. Refused (`None`) while it has work: a close request, or
     /// bytes to write on a socket that takes them. Otherwise senders write for themselves
-    /// (or wake it) from now on.
-    pub(crate) fn may_sleep(&self, can_write: bool) -> bool {
-        let mut q = self.queue.lock();
+    /// (or wake it) from now on, and the answer says whether more spare chunks are kept
+    /// than an idle connection needs (see `trim_spares`).
+    pub(crate) fn may_sleep(&self, can_write: bool) -> Option<bool> {
+        let q = self.queue.lock();
         // A sender writing at this moment finishes the job, or wakes us for what is left.
         if q.close_request.is_some() || (can_write && q.pending > 0 && !q.writing) {
-            return false;
-        }
-        if q.pending == 0 && q.spare.len() > 1 {
-            // Idle: a burst's spare chunks (up to SPARE_BYTES) go back to the allocator; one
-            // ordinary chunk stays for the next message.
-            q.spare.retain(|c| c.capacity() == CHUNK);
-            q.spare.truncate(1);
+            return None;
         }
         self.thread.store(Thread::Asleep as u8, Ordering::Release);
+        Some(q.spare.len() > 1)
+    }
+
+    /// The connection has been idle for a while: a burst's spare chunks go back to the
+    /// allocator, one ordinary chunk stays for the next message. (Not at every sleep: a
+    /// stream of sends that drains the queue now and then would fault in fresh pages for
+    /// each chunk again.) False if the queue is busy again.
+    pub(crate) fn trim_spares(&self) -> bool {
+        let mut q = self.queue.lock();
+        if q.pending > 0 {
+            return false;
+        }
+        q.spare.retain(|c| c.capacity() == CHUNK);
+        q.spare.truncate(1);
+        q.spare_bytes = q.spare.iter().map(Vec::capacity).sum();
         true
     }
 
@@ -722,6 +743,7 @@ impl Queue {
             pending: 0,
             writing: false,
             spare: Vec::new(),
+            spare_bytes: 0,
             queued_total: 0,
             written_total: 0,
             ends: VecDeque::new(),
@@ -742,7 +764,11 @@ impl Queue {
         let fits = self.chunks.back().is_some_and(|c| c.capacity() - c.len() >= len);
         if !fits {
             let chunk = match self.spare.iter().position(|c| c.capacity() >= len) {
-                Some(i) => self.spare.swap_remove(i),
+                Some(i) => {
+                    let chunk = self.spare.swap_remove(i);
+                    self.spare_bytes -= chunk.capacity();
+                    chunk
+                }
                 None => Vec::with_capacity(len.max(CHUNK)),
             };
             self.chunks.push_back(chunk);

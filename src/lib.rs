@@ -51,8 +51,10 @@
 //!
 //! Each connection has one thread. It owns the reading side of the non-blocking socket and
 //! all protocol state, and sleeps in the operating system's poller (epoll, kqueue, IOCP
-//! through `mio`) until the socket is ready or it is woken: an idle connection costs no
-//! CPU. A `send` frames the message on the caller's thread and queues it; it goes out at
+//! through `mio`) until the socket is ready, it is woken, or it is time for a heartbeat
+//! ping: an idle connection costs no CPU between pings. A `send` frames the message on the
+//! caller's thread and queues it (waiting for room once [`Options::send_queue_limit`] bytes
+//! are queued; [`Handle::try_send`] hands the message back instead); it goes out at
 //! once, written by the connection thread in one batch with others if it is awake, or by
 //! the caller itself while the thread sleeps or runs the callback. The callback runs on
 //! the connection thread; from inside it, use the [`Handle`] given by
@@ -66,6 +68,36 @@
 //! just before the callback's `None`. [`is_open`](WebSocketClient::is_open) is true only in
 //! `Open`; `send` works only then. [`close_info`](WebSocketClient::close_info) tells why the
 //! last connection ended: code, reason, which side closed, whether it was clean, what failed.
+//! Under a reconnect policy, a lost connection's state goes to `Connecting` (not `Closed`)
+//! while the client waits and dials again, and back to `Open` once it is connected.
+//!
+//! ## Staying connected
+//!
+//! A ping every [`Options::ping_interval`] (20 s) keeps proxies from dropping an idle
+//! connection, and a server that sends nothing at all for [`Options::pong_timeout`] (20 s)
+//! after a ping is declared dead; data that the socket takes none of for
+//! [`Options::write_timeout`] (30 s) ends the connection too. [`Options::reconnect`] with a
+//! [`ReconnectPolicy`] reconnects a lost connection with backoff and jitter, with the same
+//! URL, headers and options, and stops where trying again is pointless (a 401, a refused
+//! certificate, a Close 1000, your own `disconnect`). Messages that never left are counted
+//! in [`CloseInfo`] and handed back by the event forms in [`Event::Unsent`], to send again.
+//!
+//! ```no_run
+//! use wsthread::{Event, Options, ReconnectPolicy, WebSocketClient};
+//!
+//! # fn main() -> Result<(), wsthread::Error> {
+//! let options = Options::new("wss://example.org/feed")?.reconnect(ReconnectPolicy::default());
+//! let client = WebSocketClient::with_events(
+//!     |_, event| match event {
+//!         Event::Reconnecting(next) => eprintln!("reconnecting in {:?}: {}", next.delay, next.why),
+//!         Event::Opened(_) => eprintln!("connected"),
+//!         _ => {}
+//!     },
+//!     options,
+//! )?;
+//! client.connect(&[("Authorization", "Bearer t0ken")])?; // sent again on each reconnect
+//! # Ok(()) }
+//! ```
 //!
 //! ## Proxies
 //!

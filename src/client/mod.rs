@@ -33,7 +33,10 @@ pub use writer::MessageWriter;
 /// Create it with [`new`](Self::new) (or [`with_handle`](Self::with_handle)), then call
 /// [`connect`](Self::connect). The callback runs on the connection thread: it receives
 /// `Some(message)` for each complete text or binary message, then `None` exactly once when
-/// that connection ends, for whatever reason; nothing after that `None`. A callback that
+/// that connection ends, for whatever reason; nothing after that `None`. (Under
+/// [`Options::reconnect`](crate::Options::reconnect), each new connection starts again with
+/// messages and ends with its own `None`; if the policy gives up after a failed attempt,
+/// one more `None` says so, and [`close_info`](Self::close_info) tells why.) A callback that
 /// blocks stops reading from the socket (the server then sees backpressure); one that panics
 /// has the connection closed with 1011, and the panic is reported in [`CloseInfo::error`].
 ///

@@ -56,7 +56,7 @@ fn send_waits_for_room_while_callback_blocks() {
         })
     };
     for i in 0..MESSAGES {
-        let payload = got.recv_timeout(WAIT).expect("a message never left while the callback blocked");
+        let payload = got.recv_timeout(WAIT).unwrap_or_else(|_| panic!("message {i} never left while the callback blocked ({} bytes buffered)", client.buffered_amount()));
         assert_eq!(&payload[..4], &i.to_be_bytes());
     }
     sender.join().unwrap();

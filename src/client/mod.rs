@@ -386,7 +386,8 @@ impl Handle {
     /// Queues a message only if the queue has room for it now; otherwise hands it back in
     /// the error ([`TrySendError::Full`], or [`TrySendError::NotConnected`] when there is no
     /// open connection, while reconnecting for example). Never waits, not even for another
-    /// thread's fragmented message.
+    /// thread's fragmented message. (While the callback blocks and the socket is full, what
+    /// a `try_send` queued leaves with the next `send`, or when the callback returns.)
     ///
     /// ```no_run
     /// # fn main() -> Result<(), wsthread::Error> {

@@ -104,24 +104,15 @@ pub(crate) fn encoded_len(len: usize) -> usize {
 /// Appends a masked client frame to `out`: the one encoder of every frame we send, data
 /// frames from senders' threads and pongs and Close frames from the connection thread.
 pub(crate) fn encode(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: u8, payload: &[u8]) {
-    let mask = new_mask();
-    encode_head(out, fin, rsv1, opcode, payload.len(), mask);
+    // The mask must be unpredictable to the page's scripts (§10.3): rand's thread-local
+    // generator is a CSPRNG seeded from the OS, the same source tungstenite uses.
+    let mask: [u8; 4] = rand::random();
+    let header = FrameHeader { is_final: fin, rsv1, rsv2: false, rsv3: false, opcode: WireOpCode::from(opcode), mask: Some(mask) };
+    // Formatting into a Vec cannot fail: its writes never do.
+    let _ = header.format(payload.len() as u64, out);
     let body = out.len();
     out.extend_from_slice(payload);
     apply_mask(&mut out[body..], mask);
-}
-
-/// A fresh mask. It must be unpredictable to the page's scripts (§10.3): rand's
-/// thread-local generator is a CSPRNG seeded from the OS, the same source tungstenite uses.
-pub(crate) fn new_mask() -> [u8; 4] {
-    rand::random()
-}
-
-/// Appends the header of a masked client frame with a payload of `len` bytes to `out`.
-pub(crate) fn encode_head(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: u8, len: usize, mask: [u8; 4]) {
-    let header = FrameHeader { is_final: fin, rsv1, rsv2: false, rsv3: false, opcode: WireOpCode::from(opcode), mask: Some(mask) };
-    // Formatting into a Vec cannot fail: its writes never do.
-    let _ = header.format(len as u64, out);
 }
 
 /// XORs `data` with the repeating `mask`, eight bytes at a time where possible.

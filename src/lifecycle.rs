@@ -137,24 +137,11 @@ impl Shared {
 
     /// Queues `message`, waiting for room as `wait` says; hands it back if it is not queued.
     pub(crate) fn send(&self, message: Message, wait: Wait) -> Result<(), TrySendError> {
-        if self.status.get() != State::Open {
-            return Err(TrySendError::NotConnected(message));
-        }
-        let link = self.link.read();
-        let Some(link) = &*link else { return Err(TrySendError::NotConnected(message)) };
-        // By value: a large message is queued as it is, without a copy.
-        let (opcode, payload) = match message {
-            Message::Text(text) => (OP_TEXT, text.into_bytes()),
-            Message::Binary(bytes) => (OP_BINARY, bytes),
+        let queued = match &message {
+            Message::Text(text) => self.queue(OP_TEXT, text.as_bytes(), wait),
+            Message::Binary(bytes) => self.queue(OP_BINARY, bytes, wait),
         };
-        link.outbox.send_owned(opcode, payload, wait).map_err(|(e, payload)| {
-            let message = match opcode {
-                // The bytes of a String, handed back unchanged.
-                OP_TEXT => Message::Text(String::from_utf8(payload).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
-                _ => Message::Binary(payload),
-            };
-            TrySendError::new(e, message)
-        })
+        queued.map_err(|e| TrySendError::new(e, message))
     }
 
     /// Frames `payload` on this thread and queues it (see [`Outbox`]).

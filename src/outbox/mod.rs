@@ -92,8 +92,6 @@ pub(crate) struct Outbox {
     room: Condvar,
     /// `Options::send_queue_limit`.
     limit: usize,
-    /// An extension transforms data messages (they go through `push_message`).
-    transforms: bool,
     waker: Arc<Waker>,
     observer: Option<FrameObserver>,
     /// A [`Thread`]. Changed to and from `Asleep` only under the queue's lock (with the
@@ -149,16 +147,13 @@ const CHUNK: usize = 64 * 1024;
 /// (`send_queue_limit`), within these bounds. Given back once the queue is idle.
 const SPARE_BYTES_MIN: usize = 4 << 20;
 const SPARE_BYTES_MAX: usize = 64 << 20;
-/// A whole message at least this large, given by value, is queued as it is (masked in
-/// place): no copy, and no fresh memory for it.
-const OWNED_MIN: usize = 64 * 1024;
 /// Chunks a writer takes out of the queue at once.
 const WRITE_CHUNKS: usize = 64;
 
 struct Queue {
     /// Whole frames waiting to leave, oldest first; the first chunk's first `head_written`
     /// bytes have left already.
-    chunks: VecDeque<Chunk>,
+    chunks: VecDeque<Vec<u8>>,
     head_written: usize,
     /// Bytes in `chunks` not yet written.
     pending: usize,
@@ -203,7 +198,6 @@ impl Outbox {
         limit: usize,
     ) -> Outbox {
         let mut queue = Queue::new(writer);
-        let transforms = encoder.is_some();
         queue.encoder = encoder;
         // The thread starts awake: it looks at the queue before its first sleep.
         let thread = AtomicU8::new(Thread::Awake as u8);
@@ -213,7 +207,6 @@ impl Outbox {
             stream_done: Condvar::new(),
             room: Condvar::new(),
             limit,
-            transforms,
             waker,
             observer,
             thread,
@@ -239,38 +232,6 @@ impl Outbox {
         }
         self.dispatch(q, wait);
         Ok(())
-    }
-
-    /// Queues a whole text or binary message given by value. A large one is masked in place
-    /// (on this thread, before the lock) and queued as it is: no copy, no fresh memory.
-    /// Waits like [`send`](Self::send); a refused payload is handed back as it was given.
-    pub(crate) fn send_owned(&self, opcode: u8, mut payload: Vec<u8>, wait: Wait) -> Result<(), (Error, Vec<u8>)> {
-        // Through an extension or the frame hook, or small: framed into a chunk as usual
-        // (both see the frames in queue order, under the lock).
-        if payload.len() < OWNED_MIN || self.observer.is_some() || self.transforms {
-            return self.send(opcode, &payload, wait).map_err(|e| (e, payload));
-        }
-        let mask = frame::new_mask();
-        frame::apply_mask(&mut payload, mask);
-        let mut head = Vec::with_capacity(frame::MAX_HEADER);
-        frame::encode_head(&mut head, true, false, opcode, payload.len(), mask);
-        let q = self.queue.lock();
-        match self.wait_for_turn(q, true, payload.len(), wait) {
-            Ok(mut q) => {
-                let len = head.len() + payload.len();
-                q.pending += len;
-                q.queued_total += len as u64;
-                let end = q.queued_total;
-                q.ends.push_back(end);
-                q.chunks.push_back(Chunk::Owned { head, body: payload, mask });
-                self.dispatch(q, wait);
-                Ok(())
-            }
-            Err(e) => {
-                frame::apply_mask(&mut payload, mask);
-                Err((e, payload))
-            }
-        }
     }
 
     /// Queues one frame of `owner`'s fragmented message: `opcode` text or binary starts it
@@ -560,8 +521,8 @@ impl Outbox {
     /// waits for it to finish its non-blocking writes and carries on. The lock is not held
     /// during the writes themselves.
     fn write(&self, out: &mut impl Write, wait: bool) -> io::Result<()> {
-        let mut batch: VecDeque<Chunk> = VecDeque::new();
-        let mut done: Vec<Chunk> = Vec::new();
+        let mut batch: VecDeque<Vec<u8>> = VecDeque::new();
+        let mut done: Vec<Vec<u8>> = Vec::new();
         let mut q = self.queue.lock();
         loop {
             if q.writing {
@@ -612,9 +573,7 @@ impl Outbox {
             q.head_written = skip;
             q.blocked = matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
             let keep = self.limit.clamp(SPARE_BYTES_MIN, SPARE_BYTES_MAX);
-            for chunk in done.drain(..) {
-                // A sender's own buffer is freed here; packed chunks are kept for reuse.
-                let Chunk::Packed(mut chunk) = chunk else { continue };
+            for mut chunk in done.drain(..) {
                 if q.spare_bytes + chunk.capacity() <= keep {
                     chunk.clear();
                     q.spare_bytes += chunk.capacity();
@@ -753,75 +712,28 @@ pub(crate) struct Unsent {
 fn unsent_messages(q: &mut Queue) -> Vec<Message> {
     let mut messages = Vec::new();
     let mut at = q.written_total - q.head_written as u64;
-    let written = q.written_total;
-    let unsent = |end: u64, head: &Head| end > written && head.fin && (head.opcode == OP_TEXT || head.opcode == OP_BINARY);
-    for chunk in std::mem::take(&mut q.chunks) {
-        let len = chunk.len() as u64;
-        match chunk {
-            Chunk::Packed(bytes) => {
-                let mut pos = 0;
-                while let Some((head, payload, used)) = frame::decode_sent(&bytes[pos..]) {
-                    pos += used;
-                    let end = at + pos as u64;
-                    if !unsent(end, &head) {
-                        continue;
-                    }
-                    if head.rsv1 {
-                        if let Some(i) = q.originals.iter().position(|(e, _)| *e == end) {
-                            messages.extend(q.originals.remove(i).map(|(_, m)| m));
-                        }
-                    } else {
-                        messages.push(message(head.opcode, payload));
-                    }
-                }
+    for chunk in &q.chunks {
+        let mut pos = 0;
+        while let Some((head, payload, used)) = frame::decode_sent(&chunk[pos..]) {
+            pos += used;
+            let end = at + pos as u64;
+            let whole = head.fin && (head.opcode == OP_TEXT || head.opcode == OP_BINARY);
+            if end <= q.written_total || !whole {
+                continue;
             }
-            Chunk::Owned { head, mut body, mask } => {
-                if let frame::Parsed::Header(head, _) = frame::parse_header(&head) {
-                    if unsent(at + len, &head) {
-                        frame::apply_mask(&mut body, mask);
-                        messages.push(message(head.opcode, body));
-                    }
+            if head.rsv1 {
+                if let Some(i) = q.originals.iter().position(|(e, _)| *e == end) {
+                    messages.extend(q.originals.remove(i).map(|(_, m)| m));
                 }
+            } else if head.opcode == OP_TEXT {
+                messages.push(Message::Text(String::from_utf8(payload).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())));
+            } else {
+                messages.push(Message::Binary(payload));
             }
         }
-        at += len;
+        at += chunk.len() as u64;
     }
     messages
-}
-
-/// A text or binary message from its opcode and payload.
-fn message(opcode: u8, payload: Vec<u8>) -> Message {
-    match opcode {
-        OP_TEXT => Message::Text(String::from_utf8(payload).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
-        _ => Message::Binary(payload),
-    }
-}
-
-/// Bytes queued to be written: frames packed together, or one frame whose payload is the
-/// sender's own buffer.
-enum Chunk {
-    Packed(Vec<u8>),
-    /// `head` is the frame's header, `body` its payload, masked in place with `mask`.
-    Owned { head: Vec<u8>, body: Vec<u8>, mask: [u8; 4] },
-}
-
-impl Chunk {
-    fn len(&self) -> usize {
-        match self {
-            Chunk::Packed(bytes) => bytes.len(),
-            Chunk::Owned { head, body, .. } => head.len() + body.len(),
-        }
-    }
-
-    /// What is left to write after the first `skip` bytes (of the current part only: a
-    /// write takes one slice).
-    fn rest(&self, skip: usize) -> &[u8] {
-        match self {
-            Chunk::Packed(bytes) => &bytes[skip..],
-            Chunk::Owned { head, .. } if skip < head.len() => &head[skip..],
-            Chunk::Owned { head, body, .. } => &body[skip - head.len()..],
-        }
-    }
 }
 
 /// Writes `batch` (the first chunk from `skip` on) until done or an error; written chunks
@@ -829,13 +741,13 @@ impl Chunk {
 /// bytes written and how it ended. One `write` per chunk, not `writev`: see `Transport`.
 fn write_batch(
     out: &mut impl Write,
-    batch: &mut VecDeque<Chunk>,
+    batch: &mut VecDeque<Vec<u8>>,
     skip: &mut usize,
-    done: &mut Vec<Chunk>,
+    done: &mut Vec<Vec<u8>>,
 ) -> (usize, io::Result<()>) {
     let mut wrote = 0;
     while let Some(chunk) = batch.front() {
-        match out.write(chunk.rest(*skip)) {
+        match out.write(&chunk[*skip..]) {
             Ok(0) => return (wrote, Err(io::ErrorKind::WriteZero.into())),
             Ok(n) => {
                 wrote += n;
@@ -878,7 +790,7 @@ impl Queue {
     /// The chunk a frame of `len` bytes goes into: the last one if it has room (growing it
     /// would copy everything in it), else a spare or a new one.
     fn chunk_for(&mut self, len: usize) -> &mut Vec<u8> {
-        let fits = matches!(self.chunks.back(), Some(Chunk::Packed(c)) if c.capacity() - c.len() >= len);
+        let fits = self.chunks.back().is_some_and(|c| c.capacity() - c.len() >= len);
         if !fits {
             let chunk = match self.spare.iter().position(|c| c.capacity() >= len) {
                 Some(i) => {
@@ -888,12 +800,9 @@ impl Queue {
                 }
                 None => Vec::with_capacity(len.max(CHUNK)),
             };
-            self.chunks.push_back(Chunk::Packed(chunk));
+            self.chunks.push_back(chunk);
         }
-        match self.chunks.back_mut() {
-            Some(Chunk::Packed(chunk)) => chunk,
-            _ => unreachable!("a packed chunk was just ensured"),
-        }
+        self.chunks.back_mut().expect("a chunk was just ensured")
     }
 }
 

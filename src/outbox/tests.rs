@@ -284,30 +284,3 @@ fn unsent_messages_are_handed_back_in_order() {
     assert_eq!(unsent.count, 3, "the binary, the fragmented and the last text");
     assert_eq!(unsent.messages, vec![Message::Binary(vec![9; 300]), Message::Text("héllo".into())]);
 }
-
-/// A large message given by value is queued as it is (masked in place): on the wire it is
-/// the same frame as one framed by copy, in order with the others; and if it never left
-/// whole it is handed back unmasked, as given.
-#[test]
-fn large_messages_queued_without_a_copy_write_and_come_back_whole() {
-    let (outbox, _poll) = outbox(None, None);
-    let big: Vec<u8> = (0..OWNED_MIN as u32 * 2).map(|i| (i % 251) as u8).collect();
-    outbox.send(OP_TEXT, b"before", Wait::No).unwrap();
-    outbox.send_owned(OP_BINARY, big.clone(), Wait::No).unwrap();
-    outbox.send_owned(OP_TEXT, "after".into(), Wait::No).unwrap();
-    assert!(matches!(outbox.queue.lock().chunks.get(1), Some(Chunk::Owned { .. })));
-    let out = drain(&outbox);
-    let (a, first, used) = decode(&out);
-    let (b, second, used2) = decode(&out[used..]);
-    let (c, third, _) = decode(&out[used + used2..]);
-    assert_eq!((a.opcode, first.as_slice()), (OP_TEXT, &b"before"[..]));
-    assert_eq!((b.opcode, b.fin), (OP_BINARY, true));
-    assert_eq!(second, big);
-    assert_eq!((c.opcode, third.as_slice()), (OP_TEXT, &b"after"[..]));
-
-    outbox.send_owned(OP_BINARY, big.clone(), Wait::No).unwrap();
-    let mut out = Trickle { out: Vec::new(), step: usize::MAX, budget: 1000 };
-    assert!(outbox.flush_into(&mut out).is_err());
-    let unsent = outbox.finish();
-    assert_eq!((unsent.count, unsent.messages), (1, vec![Message::Binary(big)]));
-}

@@ -214,13 +214,15 @@ impl Connection {
             // Checked every turn, busy or not: a server that floods us must not stretch a
             // close past its deadline. A timer that does not end the connection is set
             // again (or cleared) by its handler.
-            if let Some(timer) = self.timers.due(Instant::now()) {
+            // One clock read per turn, for the deadlines and the sleep's timeout alike.
+            let now = Instant::now();
+            if let Some(timer) = self.timers.due(now) {
                 if self.on_timer(timer) {
                     return;
                 }
                 continue;
             }
-            if matches!(step, Step::Idle) && !self.sleep(&mut events) {
+            if matches!(step, Step::Idle) && !self.sleep(&mut events, now) {
                 return;
             }
         }
@@ -246,15 +248,15 @@ impl Connection {
 
     /// Sleeps in the poller until the socket is ready, a wake-up, or the next deadline.
     /// Returns false when the poller failed.
-    fn sleep(&mut self, events: &mut Events) -> bool {
+    fn sleep(&mut self, events: &mut Events, now: Instant) -> bool {
         // Senders take over the writing while we sleep; refused while there is work left.
         let Some(spares) = self.outbox.may_sleep(self.writable && !self.write_shut) else {
             return true;
         };
-        if spares {
-            self.timers.start(Timer::Trim, Instant::now() + SPARES_KEPT);
+        if spares && self.timers.get(Timer::Trim).is_none() {
+            self.timers.set(Timer::Trim, now + SPARES_KEPT);
         }
-        let timeout = self.timers.next().map(|at| at.saturating_duration_since(Instant::now()));
+        let timeout = self.timers.next().map(|at| at.saturating_duration_since(now));
         let polled = self.poll.poll(events, timeout);
         let writable = events.iter().any(|e| e.token() == SOCKET && e.is_writable());
         self.outbox.woke_up(writable);

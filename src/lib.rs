@@ -200,5 +200,8 @@ mod tests {
         check::<Options>();
         check::<Handshake>();
         check::<CloseInfo>();
+        check::<Event>();
+        check::<TrySendError>();
+        check::<ReconnectPolicy>();
     }
 }

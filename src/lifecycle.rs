@@ -29,6 +29,8 @@ use crate::raw::{Direction, FrameHook};
 use crate::report::Handshake;
 use crate::state::{State, Status};
 
+/// Why a reconnect stops when the user closes.
+const DISCONNECTED: &str = "the client was disconnected";
 
 /// What a client and its handles share.
 pub(crate) struct Shared {
@@ -354,7 +356,7 @@ fn run(shared: &Weak<Shared>, status: &Status, mut parts: Parts, sink: &mut dyn 
         };
         let mut next = None;
         if let Some(policy) = &shared.options.reconnect {
-            let decided = if shared.halt.stops(halt) { Err("the client was disconnected".to_owned()) } else { policy.after_close(&info, false) };
+            let decided = if shared.halt.stops(halt) { Err(DISCONNECTED.to_owned()) } else { policy.after_close(&info) };
             if started.elapsed() >= policy.reset_after {
                 backoff.reset();
             }
@@ -390,13 +392,16 @@ fn reconnect(
     mut next: Reconnecting,
 ) -> Option<Parts> {
     let policy = shared.options.reconnect.as_ref()?;
-    let stopped = |why: String| {
+    // The user closed: the last end's record says that no reconnect follows after all.
+    let stopped = || {
         *shared.next.lock() = None;
-        if let Some(mut info) = shared.status.close_info() {
-            info.reconnect = Reconnect::Stopped(why);
-            shared.status.ended(info);
+        match shared.status.close_info() {
+            Some(mut info) => {
+                info.reconnect = Reconnect::Stopped(DISCONNECTED.to_owned());
+                shared.status.ended(info);
+            }
+            None => shared.status.set(State::Closed),
         }
-        shared.status.set(State::Closed);
         None
     };
     loop {
@@ -404,7 +409,7 @@ fn reconnect(
         *shared.next.lock() = Some(next.clone());
         guarded("a reconnect event", || sink.reconnecting(&next));
         if shared.halt.sleep(halt, next.delay) {
-            return stopped("the client was disconnected".to_owned());
+            return stopped();
         }
         let deadline = Instant::now() + shared.options.connect_timeout;
         let error = match dial(&shared.options, shared.tls.as_ref(), &borrowed(headers), (&shared.halt, halt), deadline) {
@@ -413,7 +418,7 @@ fn reconnect(
                 let mut link = shared.link.write();
                 // Checked under the link's lock: a close asked for after this finds the new link.
                 if shared.halt.stops(halt) {
-                    return stopped("the client was disconnected".to_owned());
+                    return stopped();
                 }
                 *link = Some(Link { outbox, thread: thread::current().id() });
                 *shared.next.lock() = None;
@@ -425,7 +430,7 @@ fn reconnect(
             Err(e) => e,
         };
         if shared.halt.stops(halt) {
-            return stopped("the client was disconnected".to_owned());
+            return stopped();
         }
         let why = format!("attempt {} failed: {error}", next.attempt);
         log::warn!("reconnect {why}");

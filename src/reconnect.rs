@@ -144,15 +144,14 @@ impl ReconnectPolicy {
         matches!(status, 408 | 429 | 500..=599)
     }
 
-    /// Whether a connection that ended so is retried: `Err` says why not.
-    pub(crate) fn after_close(&self, info: &CloseInfo, by_user: bool) -> Result<(), String> {
+    /// Whether a connection that ended so is retried: `Err` says why not. (A close the
+    /// user asked for is never retried; the lifecycle knows of those, not the end's record.)
+    pub(crate) fn after_close(&self, info: &CloseInfo) -> Result<(), String> {
         let by = match info.closed_by {
             ClosedBy::Local => "we",
             ClosedBy::Remote => "the server",
         };
-        if by_user {
-            Err("the client was disconnected".to_owned())
-        } else if info.code == CloseCode::ABNORMAL || (self.retry_close)(info.code) {
+        if info.code == CloseCode::ABNORMAL || (self.retry_close)(info.code) {
             Ok(())
         } else {
             Err(format!("{by} closed with {}", info.code))
@@ -318,9 +317,8 @@ mod tests {
             reconnect: crate::close::Reconnect::Off,
         };
         for code in [1006, 1001, 1011, 1012, 1013] {
-            assert!(p.after_close(&info(code), false).is_ok(), "{code}");
+            assert!(p.after_close(&info(code)).is_ok(), "{code}");
         }
-        assert!(p.after_close(&info(1000), false).is_err());
-        assert!(p.after_close(&info(1006), true).is_err());
+        assert!(p.after_close(&info(1000)).is_err());
     }
 }

@@ -69,8 +69,10 @@ impl Connection {
                 true
             }
             Timer::Ping => {
-                let interval = self.ping_interval.unwrap_or(Duration::MAX);
-                self.timers.set(Timer::Ping, now.checked_add(interval).unwrap_or(now + Duration::from_secs(1 << 30)));
+                match self.ping_interval {
+                    Some(interval) => self.timers.set(Timer::Ping, now + interval),
+                    None => self.timers.clear(Timer::Ping),
+                }
                 if self.protocol.state().is_open() {
                     self.outbox.push_control(OP_PING, b"");
                     if let Heartbeat::Alive = self.heartbeat {
@@ -81,11 +83,12 @@ impl Connection {
                 false
             }
             Timer::Pong => match self.heartbeat {
-                Heartbeat::Awaiting { since, in_callback } if now < since + self.pong_timeout + in_callback => {
-                    self.timers.set(Timer::Pong, since + self.pong_timeout + in_callback);
-                    false
-                }
-                Heartbeat::Awaiting { since, .. } => {
+                Heartbeat::Awaiting { since, in_callback } => {
+                    let deadline = since + self.pong_timeout + in_callback;
+                    if now < deadline {
+                        self.timers.set(Timer::Pong, deadline);
+                        return false;
+                    }
                     let why = format!("no data from the server for {:.1} s after a ping (pong timeout)", (now - since).as_secs_f64());
                     self.dead(why)
                 }

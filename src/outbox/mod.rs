@@ -496,9 +496,7 @@ impl Outbox {
     /// Always wakes the thread: the close deadline starts now.
     pub(crate) fn request_close(&self, request: CloseRequest) {
         let mut q = self.queue.lock();
-        q.closed = true;
-        self.stream_done.notify_all();
-        self.room.notify_all();
+        self.close_locked(&mut q);
         q.close_request.get_or_insert(request);
         q.woken = true;
         let _ = self.waker.wake();
@@ -563,7 +561,7 @@ impl Outbox {
             }
             // Senders waiting for room are woken once the queue is down to half its limit
             // (or empty), not by every write: fewer wake-ups, and each finds room for more.
-            if wrote > 0 && (q.pending <= self.limit / 2 || q.pending == 0) {
+            if wrote > 0 && q.pending <= self.limit / 2 {
                 self.room.notify_all();
             }
             // What the socket did not take goes back in front, before anything queued since.
@@ -640,7 +638,7 @@ impl Outbox {
 
     /// True while bytes wait to be written.
     pub(crate) fn has_pending(&self) -> bool {
-        self.queue.lock().pending > 0
+        self.pending() > 0
     }
 
     /// Bytes queued and not yet written (`buffered_amount`).
@@ -661,7 +659,13 @@ impl Outbox {
 
     /// No more data messages from now on (a Close is being sent or the connection failed).
     pub(crate) fn close(&self) {
-        self.queue.lock().closed = true;
+        self.close_locked(&mut self.queue.lock());
+    }
+
+    /// Refuses data from now on, and wakes every sender waiting for its turn or for room:
+    /// they fail with `NotConnected`.
+    fn close_locked(&self, q: &mut Queue) {
+        q.closed = true;
         self.stream_done.notify_all();
         self.room.notify_all();
     }
@@ -688,9 +692,7 @@ impl Outbox {
             messages: unsent_messages(&mut q),
         };
         *q = Queue::new(None);
-        q.closed = true;
-        self.stream_done.notify_all();
-        self.room.notify_all();
+        self.close_locked(&mut q);
         unsent
     }
 }

@@ -6,7 +6,7 @@
 mod support;
 
 use support::*;
-use wsthread::{Event, Options, Reconnect, ReconnectPolicy, State};
+use wsthread::{Options, ReconnectPolicy, State};
 
 #[test]
 fn connect_during_reconnect_backoff_takes_over() {
@@ -22,11 +22,9 @@ fn connect_during_reconnect_backoff_takes_over() {
     let policy = ReconnectPolicy::default().delays(secs(30), secs(60));
     let (client, events) = event_client(Options::new(&server.ws_url("/")).unwrap().reconnect(policy));
     client.connect(&[("X-Generation", "1")]).unwrap();
-    assert_eq!(events_until_closed(&events).0, ["opened:101", "closed:1006"]);
-    match next_event(&events) {
-        Event::Reconnecting(r) => assert!(r.delay >= secs(30), "{r:?}"),
-        other => panic!("expected Reconnecting, got {other:?}"),
-    }
+    expect_lost_with_reconnect(&events);
+    let r = next_reconnecting(&events);
+    assert!(r.delay >= secs(30), "{r:?}");
 
     let (result, took) = within_wait("connect", {
         let handle = client.handle();
@@ -46,11 +44,6 @@ fn connect_during_reconnect_backoff_takes_over() {
     client.send("new").unwrap();
     assert_eq!(name(&next_event(&events)), "text:new");
 
-    client.disconnect().unwrap();
-    let (names, info) = events_until_closed(&events);
-    assert_eq!(names, ["closed:1001"]);
-    assert!(matches!(info.reconnect, Reconnect::Stopped(_)), "{info:?}");
-    drop(client);
-    expect_no_more_events(&events);
+    disconnect_and_expect_stopped(client, &events);
     assert_eq!(arrivals.try_iter().map(|a| a.conn).collect::<Vec<_>>(), [0, 1]);
 }

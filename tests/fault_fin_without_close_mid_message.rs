@@ -53,10 +53,7 @@ fn fin_mid_message_ends_with_one_none_and_1006() {
 
     for (place, cut) in cuts {
         let proxy = FaultProxy::new(server.addr());
-        let (callback, rx) = collector();
-        let options = Options::new(&proxy.ws_url("/")).unwrap().close_timeout(ms(500)).connect_timeout(secs(5));
-        let client = WebSocketClient::new(callback, options).unwrap();
-        client.connect(&[]).unwrap();
+        let (client, rx) = connected_through(&proxy, ms(500));
 
         let at = proxy.forwarded_to_client() + cut;
         proxy.set_after(at, Fault::Kill);

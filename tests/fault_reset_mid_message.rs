@@ -6,7 +6,7 @@
 mod support;
 
 use support::*;
-use wsthread::{CloseCode, ClosedBy, Options, WebSocketClient};
+use wsthread::{CloseCode, ClosedBy};
 
 const MESSAGE: usize = 1 << 20;
 /// How much of the echoed message reaches the client before the reset.
@@ -16,10 +16,7 @@ const BEFORE_RESET: u64 = 300_000;
 fn reset_mid_message_ends_with_one_none_and_1006() {
     let (server, _seen) = echo_server();
     let proxy = FaultProxy::new(server.addr());
-    let (callback, rx) = collector();
-    let options = Options::new(&proxy.ws_url("/")).unwrap().close_timeout(ms(500)).connect_timeout(secs(5));
-    let client = WebSocketClient::new(callback, options).unwrap();
-    client.connect(&[]).unwrap();
+    let (client, rx) = connected_through(&proxy, ms(500));
 
     // The echo starts only once the whole message has reached the server, so nothing of it
     // has come back yet: count from here.

@@ -9,17 +9,14 @@ mod support;
 use std::time::Instant;
 
 use support::*;
-use wsthread::{CloseCode, ClosedBy, Message, Options, WebSocketClient};
+use wsthread::{CloseCode, ClosedBy, Message};
 
 #[test]
 fn stalled_peer_disconnect_bounded_by_close_timeout() {
     let (server, _seen) = echo_server();
     let proxy = FaultProxy::new(server.addr());
     let close_timeout = ms(300);
-    let (callback, rx) = collector();
-    let options = Options::new(&proxy.ws_url("/")).unwrap().close_timeout(close_timeout).connect_timeout(secs(5));
-    let client = WebSocketClient::new(callback, options).unwrap();
-    client.connect(&[]).unwrap();
+    let (client, rx) = connected_through(&proxy, close_timeout);
     client.send("before").unwrap();
     assert_eq!(next_message(&rx), Message::Text("before".into()));
 

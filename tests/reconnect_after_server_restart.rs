@@ -9,7 +9,7 @@ mod support;
 
 use crossbeam_channel::Receiver;
 use support::*;
-use wsthread::{Event, Message, Options, Reconnect, State, WebSocketClient};
+use wsthread::{Message, Options, Reconnect, State, WebSocketClient};
 
 const HEADERS: &[(&str, &str)] = &[("X-Session", "s-42"), ("Authorization", "Bearer t0k3n")];
 const PATH: &str = "/feed?room=7";
@@ -52,10 +52,8 @@ fn events_tell_the_reconnect_in_order() {
     assert_eq!(next.attempt, 1);
     let policy = fast_policy();
     assert!(next.delay >= policy.min_delay && next.delay <= policy.max_delay, "{next:?}");
-    match next_event(&events) {
-        Event::Reconnecting(r) => assert_eq!(&r, next, "the event announces the attempt Closed promised"),
-        other => panic!("expected Reconnecting, got {other:?}"),
-    }
+    let r = next_reconnecting(&events);
+    assert_eq!(&r, next, "the event announces the attempt Closed promised");
     assert_eq!(name(&next_event(&events)), "opened:101");
     assert_eq!(name(&next_event(&events)), "text:welcome");
     assert_eq!(client.state(), State::Open);
@@ -76,12 +74,7 @@ fn events_tell_the_reconnect_in_order() {
         assert_eq!(header_value(&second, header).as_deref(), Some(*value), "{header} in request 1:\n{second}");
     }
 
-    client.disconnect().unwrap();
-    let (names, info) = events_until_closed(&events);
-    assert_eq!(names, ["closed:1001"]);
-    assert!(matches!(info.reconnect, Reconnect::Stopped(_)), "{info:?}");
-    drop(client);
-    expect_no_more_events(&events);
+    disconnect_and_expect_stopped(client, &events);
     assert_eq!(arrivals.try_iter().map(|a| a.conn).collect::<Vec<_>>(), [0, 1]);
 }
 

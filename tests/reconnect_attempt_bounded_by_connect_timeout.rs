@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use support::*;
-use wsthread::{Event, Options};
+use wsthread::Options;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
 
@@ -30,18 +30,11 @@ fn reconnect_attempt_bounded_by_connect_timeout() {
     let (client, events) = event_client(options);
     client.connect(&[]).unwrap();
 
-    assert_eq!(events_until_closed(&events).0, ["opened:101", "closed:1006"]);
-    match next_event(&events) {
-        Event::Reconnecting(r) => assert_eq!(r.attempt, 1),
-        other => panic!("expected Reconnecting (attempt 1), got {other:?}"),
-    }
-    match next_event(&events) {
-        Event::Reconnecting(r) => {
-            assert_eq!(r.attempt, 2, "{r:?}");
-            assert!(r.why.contains("attempt 1") && r.why.contains("timed out"), "{r:?}");
-        }
-        other => panic!("expected Reconnecting (attempt 2), got {other:?}"),
-    }
+    expect_lost_with_reconnect(&events);
+    assert_eq!(next_reconnecting(&events).attempt, 1);
+    let r = next_reconnecting(&events);
+    assert_eq!(r.attempt, 2, "{r:?}");
+    assert!(r.why.contains("attempt 1") && r.why.contains("timed out"), "{r:?}");
     assert_eq!(name(&next_event(&events)), "opened:101");
     let conns: Vec<Arrival> = (0..3).map(|_| next_arrival(&arrivals)).collect();
     let hung_for = conns[2].at - conns[1].at;

@@ -23,7 +23,7 @@ fn reconnect_count_and_delay_visible() {
     client.connect(&[]).unwrap();
     assert_eq!(client.reconnecting(), None, "open");
 
-    assert_eq!(events_until_closed(&events).0, ["opened:101", "closed:1006"]);
+    expect_lost_with_reconnect(&events);
     let announced = loop {
         match next_event(&events) {
             Event::Reconnecting(r) if r.attempt == 2 => break r,

@@ -30,13 +30,9 @@ fn waiting_client(server: &Server) -> (WebSocketClient, Receiver<Event>) {
     let options = Options::new(&server.ws_url("/")).unwrap().close_timeout(CLOSE_TIMEOUT).reconnect(policy);
     let (client, events) = event_client(options);
     client.connect(&[]).unwrap();
-    let (names, info) = events_until_closed(&events);
-    assert_eq!(names, ["opened:101", "closed:1006"]);
-    assert!(matches!(info.reconnect, Reconnect::Next(_)), "{info:?}");
-    match next_event(&events) {
-        Event::Reconnecting(r) => assert!(r.attempt == 1 && r.delay >= secs(30), "{r:?}"),
-        other => panic!("expected Reconnecting, got {other:?}"),
-    }
+    expect_lost_with_reconnect(&events);
+    let r = next_reconnecting(&events);
+    assert!(r.attempt == 1 && r.delay >= secs(30), "{r:?}");
     assert_eq!(client.state(), State::Connecting);
     (client, events)
 }
@@ -46,14 +42,7 @@ fn disconnect_stops_the_backoff() {
     let (server, arrivals) = dropping_server();
     let (client, events) = waiting_client(&server);
 
-    let (client, took) = within_wait("disconnect", move || {
-        client.disconnect().unwrap();
-        client
-    });
-    eprintln!("disconnect during the backoff took {took:?}");
-    assert!(took < CLOSE_TIMEOUT, "disconnect took {took:?}");
-    assert_eq!(client.state(), State::Closed);
-    assert_eq!(client.reconnecting(), None);
+    let client = disconnect_within(client, "the backoff", CLOSE_TIMEOUT);
     let info = client.close_info().expect("close_info");
     assert!(matches!(info.reconnect, Reconnect::Stopped(_)), "{info:?}");
 

@@ -13,7 +13,7 @@ use crossbeam_channel::{Receiver, Sender};
 use rustls::{ServerConnection, StreamOwned};
 use support::tls::{server_config, TestCa};
 use support::*;
-use wsthread::{Event, Options, Reconnect, RootCerts, State, WebSocketClient};
+use wsthread::{Event, Options, RootCerts, State, WebSocketClient};
 
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -40,35 +40,18 @@ fn hung_in_attempt_1(options: Options, hung: &Receiver<()>) -> (WebSocketClient,
     let options = options.close_timeout(CLOSE_TIMEOUT).connect_timeout(CONNECT_TIMEOUT).reconnect(fast_policy());
     let (client, events) = event_client(options);
     client.connect(&[]).unwrap();
-    let (names, info) = events_until_closed(&events);
-    assert_eq!(names, ["opened:101", "closed:1006"]);
-    assert!(matches!(info.reconnect, Reconnect::Next(_)), "{info:?}");
-    match next_event(&events) {
-        Event::Reconnecting(r) => assert_eq!(r.attempt, 1),
-        other => panic!("expected Reconnecting, got {other:?}"),
-    }
+    expect_lost_with_reconnect(&events);
+    assert_eq!(next_reconnecting(&events).attempt, 1);
     hung.recv_timeout(WAIT).expect("attempt 1 reached the server");
     assert_eq!(client.state(), State::Connecting);
     (client, events)
-}
-
-fn disconnect_within_close_timeout(client: WebSocketClient, what: &str) -> WebSocketClient {
-    let (client, took) = within_wait("disconnect", move || {
-        client.disconnect().unwrap();
-        client
-    });
-    eprintln!("disconnect during {what} took {took:?}");
-    assert!(took < CLOSE_TIMEOUT, "disconnect during {what} took {took:?}");
-    assert_eq!(client.state(), State::Closed);
-    assert_eq!(client.reconnecting(), None);
-    client
 }
 
 #[test]
 fn disconnect_stops_a_dial_waiting_for_the_upgrade() {
     let (server, hung) = hanging_server();
     let (client, events) = hung_in_attempt_1(Options::new(&server.ws_url("/")).unwrap(), &hung);
-    let client = disconnect_within_close_timeout(client, "the upgrade");
+    let client = disconnect_within(client, "the upgrade", CLOSE_TIMEOUT);
     assert!(events.is_empty(), "an event after the disconnect: {:?}", events.try_recv());
     drop(client);
     expect_no_more_events(&events);
@@ -110,7 +93,7 @@ fn disconnect_stops_a_dial_in_the_tls_handshake() {
     let (server, hung) = hanging_tls_server(&ca);
     let options = Options::new(&server.wss_url("/")).unwrap().root_certs(RootCerts::None).add_root_certificate_pem(ca.pem());
     let (client, events) = hung_in_attempt_1(options, &hung);
-    let client = disconnect_within_close_timeout(client, "the TLS handshake");
+    let client = disconnect_within(client, "the TLS handshake", CLOSE_TIMEOUT);
     assert!(events.is_empty(), "an event after the disconnect: {:?}", events.try_recv());
     drop(client);
     expect_no_more_events(&events);

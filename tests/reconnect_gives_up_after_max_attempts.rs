@@ -5,7 +5,7 @@
 mod support;
 
 use support::*;
-use wsthread::{Event, Options, Reconnect, State};
+use wsthread::{Options, Reconnect, State};
 
 #[test]
 fn reconnect_gives_up_after_max_attempts() {
@@ -21,12 +21,10 @@ fn reconnect_gives_up_after_max_attempts() {
     let (client, events) = event_client(Options::new(&server.ws_url("/")).unwrap().reconnect(policy));
     client.connect(&[]).unwrap();
 
-    assert_eq!(events_until_closed(&events).0, ["opened:101", "closed:1006"]);
+    expect_lost_with_reconnect(&events);
     for attempt in 1..=3 {
-        match next_event(&events) {
-            Event::Reconnecting(r) => assert_eq!(r.attempt, attempt, "{r:?}"),
-            other => panic!("expected Reconnecting (attempt {attempt}), got {other:?}"),
-        }
+        let r = next_reconnecting(&events);
+        assert_eq!(r.attempt, attempt, "{r:?}");
     }
     let (names, info) = events_until_closed(&events);
     assert_eq!(names, ["closed:1006"]);

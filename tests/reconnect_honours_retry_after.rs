@@ -6,7 +6,7 @@
 mod support;
 
 use support::*;
-use wsthread::{Event, Options, Reconnect};
+use wsthread::{Options, Reconnect};
 
 #[test]
 fn reconnect_honours_retry_after() {
@@ -27,23 +27,15 @@ fn reconnect_honours_retry_after() {
     let (client, events) = event_client(Options::new(&server.ws_url("/")).unwrap().reconnect(policy.clone()));
     client.connect(&[]).unwrap();
 
-    let (names, info) = events_until_closed(&events);
-    assert_eq!(names, ["opened:101", "closed:1006"]);
+    let info = expect_lost_with_reconnect(&events);
     assert!(matches!(&info.reconnect, Reconnect::Next(n) if n.attempt == 1), "{info:?}");
-    match next_event(&events) {
-        Event::Reconnecting(r) => assert_eq!(r.attempt, 1),
-        other => panic!("expected Reconnecting (attempt 1), got {other:?}"),
-    }
-    match next_event(&events) {
-        Event::Reconnecting(r) => {
-            assert_eq!(r.attempt, 2, "{r:?}");
-            assert!(r.delay >= secs(1), "Retry-After: 1 not honoured: {r:?}");
-            // Retry-After (capped by max_retry_after, 5 min) is a floor: nothing near the cap.
-            assert!(r.delay <= secs(1) + policy.max_delay, "{r:?}");
-            assert!(r.why.contains("503"), "why does not mention the 503: {r:?}");
-        }
-        other => panic!("expected Reconnecting (attempt 2), got {other:?}"),
-    }
+    assert_eq!(next_reconnecting(&events).attempt, 1);
+    let r = next_reconnecting(&events);
+    assert_eq!(r.attempt, 2, "{r:?}");
+    assert!(r.delay >= secs(1), "Retry-After: 1 not honoured: {r:?}");
+    // Retry-After (capped by max_retry_after, 5 min) is a floor: nothing near the cap.
+    assert!(r.delay <= secs(1) + policy.max_delay, "{r:?}");
+    assert!(r.why.contains("503"), "why does not mention the 503: {r:?}");
     assert_eq!(name(&next_event(&events)), "opened:101");
 
     // The server's clock agrees: attempt 2 came at least 1 s after attempt 1 was refused.

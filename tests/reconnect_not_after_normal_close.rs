@@ -63,10 +63,8 @@ fn service_restart_close_is_retried() {
     let Reconnect::Next(next) = &info.reconnect else { panic!("expected Reconnect::Next: {info:?}") };
     assert_eq!(next.attempt, 1);
     assert!(next.why.contains("1012"), "why does not name the code: {next:?}");
-    match next_event(&events) {
-        Event::Reconnecting(r) => assert_eq!(&r, next),
-        other => panic!("expected Reconnecting, got {other:?}"),
-    }
+    let r = next_reconnecting(&events);
+    assert_eq!(&r, next);
     assert_eq!(name(&next_event(&events)), "opened:101");
     assert_eq!(next_arrival(&arrivals).conn, 0);
     assert_eq!(next_arrival(&arrivals).conn, 1);

@@ -6,7 +6,7 @@
 mod support;
 
 use support::*;
-use wsthread::{Event, Options, Reconnect, State};
+use wsthread::{Options, Reconnect, State};
 
 #[test]
 fn reconnect_stops_on_401() {
@@ -26,13 +26,9 @@ fn reconnect_stops_on_401() {
     let (client, events) = event_client(Options::new(&server.ws_url("/")).unwrap().reconnect(fast_policy()));
     client.connect(&[]).unwrap();
 
-    let (names, info) = events_until_closed(&events);
-    assert_eq!(names, ["opened:101", "closed:1006"]);
+    let info = expect_lost_with_reconnect(&events);
     assert!(matches!(&info.reconnect, Reconnect::Next(n) if n.attempt == 1), "{info:?}");
-    match next_event(&events) {
-        Event::Reconnecting(r) => assert_eq!(r.attempt, 1),
-        other => panic!("expected Reconnecting, got {other:?}"),
-    }
+    assert_eq!(next_reconnecting(&events).attempt, 1);
     // The failed attempt ends with one more Closed, saying why the policy stopped.
     let (names, info) = events_until_closed(&events);
     assert_eq!(names, ["closed:1006"], "no Opened for a refused attempt");

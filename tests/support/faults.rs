@@ -24,7 +24,9 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, SockRef, Socket, Type};
 
-use super::{secs, ws_url};
+use wsthread::{Options, WebSocketClient};
+
+use super::{collector, secs, ws_url, Events};
 
 /// What the proxy does to the bytes and connections passing through it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -546,4 +548,14 @@ impl<'a> Pump<'a> {
 
 fn is_timeout(e: &std::io::Error) -> bool {
     matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted)
+}
+
+/// A client (the `Some`/`None` form) connected through `proxy` with this close timeout
+/// (the connect bounded at 5 s): the start of the fault tests.
+pub fn connected_through(proxy: &FaultProxy, close_timeout: Duration) -> (WebSocketClient, Events) {
+    let (callback, rx) = collector();
+    let options = Options::new(&proxy.ws_url("/")).unwrap().close_timeout(close_timeout).connect_timeout(secs(5));
+    let client = WebSocketClient::new(callback, options).unwrap();
+    client.connect(&[]).unwrap();
+    (client, rx)
 }

@@ -9,8 +9,10 @@
 //! - `tls`: a test PKI and wss servers;
 //! - `proxy`: small HTTP CONNECT and SOCKS5 proxies, and what they were asked;
 //! - `faults`: `FaultProxy`, a TCP proxy in front of a test server that stalls, stops
-//!   reading, kills (FIN), resets (RST), trickles bytes or adds latency on demand.
-//! - `scripted`: servers that act by connection index, for the reconnect tests.
+//!   reading, kills (FIN), resets (RST), trickles bytes or adds latency on demand, and
+//!   `connected_through`, a client connected through it.
+//! - `scripted`: servers that act by connection index, and the reconnect tests' waits on
+//!   events (a lost connection, the next `Reconnecting`, a disconnect that stops the policy).
 //!
 //! Every wait here has a timeout: a bug fails the test instead of hanging it.
 

@@ -8,9 +8,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
-use wsthread::{Event, Options, ReconnectPolicy, WebSocketClient};
+use wsthread::{CloseInfo, Event, Options, Reconnect, ReconnectPolicy, Reconnecting, State, WebSocketClient};
 
-use super::{event_collector, ms, RawConn, Server, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, WAIT};
+use super::{event_collector, events_until_closed, expect_no_more_events, ms, next_event, RawConn, Server, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, WAIT};
 
 /// A TCP connection the scripted server accepted: its index and when.
 #[derive(Debug, Clone, Copy)]
@@ -150,4 +150,46 @@ fn thread_state(name: &str) -> Option<char> {
         return stat[stat.rfind(')')? + 1..].split_whitespace().next()?.chars().next();
     }
     None
+}
+
+/// The first connection's events, up to its end: opened, then lost (1006) with a reconnect
+/// to follow. Returns its `CloseInfo`.
+pub fn expect_lost_with_reconnect(events: &Receiver<Event>) -> CloseInfo {
+    let (names, info) = events_until_closed(events);
+    assert_eq!(names, ["opened:101", "closed:1006"]);
+    assert!(matches!(info.reconnect, Reconnect::Next(_)), "{info:?}");
+    info
+}
+
+/// The next event, which must announce a reconnect attempt.
+pub fn next_reconnecting(events: &Receiver<Event>) -> Reconnecting {
+    match next_event(events) {
+        Event::Reconnecting(r) => r,
+        other => panic!("expected Reconnecting, got {other:?}"),
+    }
+}
+
+/// `disconnect()` on its own thread, which must return within `bound` and leave the client
+/// closed with no reconnect on its way; `what` names the moment, for the messages.
+pub fn disconnect_within(client: WebSocketClient, what: &str, bound: Duration) -> WebSocketClient {
+    let (client, took) = within_wait("disconnect", move || {
+        client.disconnect().unwrap();
+        client
+    });
+    eprintln!("disconnect during {what} took {took:?}");
+    assert!(took < bound, "disconnect during {what} took {took:?}");
+    assert_eq!(client.state(), State::Closed);
+    assert_eq!(client.reconnecting(), None);
+    client
+}
+
+/// `disconnect()` of an open connection under a reconnect policy: one `Closed` (1001), after
+/// which the policy stops; then, the client dropped, nothing more.
+pub fn disconnect_and_expect_stopped(client: WebSocketClient, events: &Receiver<Event>) {
+    client.disconnect().unwrap();
+    let (names, info) = events_until_closed(events);
+    assert_eq!(names, ["closed:1001"]);
+    assert!(matches!(info.reconnect, Reconnect::Stopped(_)), "{info:?}");
+    drop(client);
+    expect_no_more_events(events);
 }

@@ -99,6 +99,7 @@ impl Connection {
             },
             Timer::Trim => {
                 if self.outbox.trim_spares() {
+                    self.input.shrink();
                     self.timers.clear(Timer::Trim);
                 } else {
                     self.timers.set(Timer::Trim, now + super::SPARES_KEPT);

@@ -32,21 +32,24 @@ use crate::protocol::{CloseFrame, CloseState, Event, Protocol, Violation};
 use crate::report::Handshake;
 use crate::state::{State, Status};
 use crate::transport::{Discarded, Transport};
+use input::Input;
 use timers::{Timer, Timers};
 
 mod ending;
+mod input;
 mod timers;
 
-/// The read buffer: allocated (and zeroed) once per connection.
-const READ_BUFFER: usize = 16 * 1024;
 /// Reads per turn before the loop looks at close requests, deadlines and the queue again.
 const READS_PER_TURN: usize = 32;
+/// Bytes thrown away per turn while lingering, at most (see `discard`).
+const DISCARD_PER_TURN: usize = 512 * 1024;
 /// Pongs queued and not yet written, at most. Beyond that, only the latest ping is
 /// answered once they have left (RFC 6455 §5.5.3 allows that): a burst of pings still gets
 /// a pong each (Autobahn 2.10 checks it), a server that pings and never reads gets TCP
 /// backpressure instead of our memory.
 const PONGS_IN_FLIGHT: usize = 32;
-/// How long the outgoing queue's spare chunks outlive the last burst of sends.
+/// How long the outgoing queue's spare chunks outlive the last burst of sends, and a grown
+/// read buffer the last burst of input.
 const SPARES_KEPT: Duration = Duration::from_secs(1);
 
 /// Outcome of a step of the loop.
@@ -117,10 +120,8 @@ pub(crate) struct Connection {
     /// Taken by the first event.
     handshake: Option<Handshake>,
     timers: Timers,
-    /// Received bytes not yet fed to the protocol: `input[start..end]`.
-    input: Vec<u8>,
-    start: usize,
-    end: usize,
+    /// Received bytes not yet fed to the protocol.
+    input: Input,
     readable: bool,
     writable: bool,
     /// Where our Close frame ends in the outgoing stream, once queued.
@@ -145,8 +146,6 @@ impl Connection {
         if let Some(interval) = ping_interval {
             timers.set(Timer::Ping, Instant::now() + interval);
         }
-        let mut input = vec![0; READ_BUFFER.max(tail.len())];
-        input[..tail.len()].copy_from_slice(&tail);
         Connection {
             transport,
             poll,
@@ -161,9 +160,7 @@ impl Connection {
             last_written: 0,
             handshake: Some(handshake),
             timers,
-            end: tail.len(),
-            input,
-            start: 0,
+            input: Input::new(&tail),
             // The handshake may have consumed the readiness edges: start by trying both.
             readable: true,
             writable: true,
@@ -253,7 +250,7 @@ impl Connection {
         let Some(spares) = self.outbox.may_sleep(self.writable && !self.write_shut) else {
             return true;
         };
-        if spares && self.timers.get(Timer::Trim).is_none() {
+        if (spares || self.input.is_grown()) && self.timers.get(Timer::Trim).is_none() {
             self.timers.set(Timer::Trim, now + SPARES_KEPT);
         }
         let timeout = self.timers.next().map(|at| at.saturating_duration_since(now));
@@ -287,16 +284,13 @@ impl Connection {
     fn read(&mut self, sink: &mut dyn EventSink) -> Step {
         let mut delivered = 0;
         for _ in 0..READS_PER_TURN {
-            if self.start == self.end {
+            if self.input.is_empty() {
                 // Deep inside a large payload the bytes go straight into the message;
                 // anywhere else into the read buffer, to be fed below.
                 let transport = &self.transport;
                 let read = match self.protocol.read_payload(|room| transport.read_into(room)) {
                     Some(fed) => fed,
-                    None => transport.read_into(&mut self.input).map(|n| {
-                        (self.start, self.end) = (0, n);
-                        (n, Ok(None))
-                    }),
+                    None => self.input.read_with(|buf| transport.read_into(buf)).map(|n| (n, Ok(None))),
                 };
                 let out = match read {
                     Ok((0, _)) => return self.on_eof(),
@@ -315,9 +309,9 @@ impl Connection {
                     return step;
                 }
             }
-            while self.start < self.end {
-                let (used, out) = self.protocol.feed(&self.input[self.start..self.end]);
-                self.start += used;
+            while !self.input.is_empty() {
+                let (used, out) = self.protocol.feed(self.input.unread());
+                self.input.consume(used);
                 if let Some(step) = self.handle(sink, out, &mut delivered) {
                     return step;
                 }
@@ -481,8 +475,8 @@ impl Connection {
     /// Lingering after a failure or after the server's Close: throw input away until the
     /// server closes TCP.
     fn discard(&mut self) -> Step {
-        self.start = self.end;
-        match self.transport.discard_input(READS_PER_TURN * READ_BUFFER) {
+        self.input.clear();
+        match self.transport.discard_input(DISCARD_PER_TURN) {
             Discarded::Closed => Step::End,
             Discarded::Drained => {
                 self.readable = false;

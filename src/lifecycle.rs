@@ -329,6 +329,7 @@ impl Shared {
             status: self.status.clone(),
             close_timeout: o.close_timeout,
             ping_interval: o.ping_interval,
+            busy_poll: o.busy_poll,
             pong_timeout: o.pong_timeout,
             write_timeout: o.write_timeout,
             handshake,

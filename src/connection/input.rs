@@ -62,6 +62,11 @@ impl Input {
         Ok(n)
     }
 
+    /// The buffer's current size: what a read may bring at most.
+    pub(super) fn size(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Larger than an idle connection needs.
     pub(super) fn is_grown(&self) -> bool {
         self.buf.len() > MIN

@@ -32,9 +32,11 @@ use crate::protocol::{CloseFrame, CloseState, Event, Protocol, Violation};
 use crate::report::Handshake;
 use crate::state::{State, Status};
 use crate::transport::{Discarded, Transport};
+use busy_poll::BusyPoll;
 use input::Input;
 use timers::{Timer, Timers};
 
+mod busy_poll;
 mod ending;
 mod input;
 mod timers;
@@ -90,6 +92,7 @@ pub(crate) struct Parts {
     pub ping_interval: Option<Duration>,
     pub pong_timeout: Duration,
     pub write_timeout: Option<Duration>,
+    pub busy_poll: Duration,
     /// What the server answered, for the sink's first event.
     pub handshake: Handshake,
 }
@@ -115,6 +118,7 @@ pub(crate) struct Connection {
     pong_timeout: Duration,
     write_timeout: Option<Duration>,
     heartbeat: Heartbeat,
+    busy_poll: BusyPoll,
     /// Bytes written when the queue last made progress (for `write_timeout`).
     last_written: u64,
     /// Taken by the first event.
@@ -140,7 +144,20 @@ pub(crate) struct Connection {
 
 impl Connection {
     pub(crate) fn new(parts: Parts) -> Connection {
-        let Parts { transport, tail, poll, outbox, protocol, status, close_timeout, ping_interval, pong_timeout, write_timeout, handshake } =
+        let Parts {
+            transport,
+            tail,
+            poll,
+            outbox,
+            protocol,
+            status,
+            close_timeout,
+            ping_interval,
+            pong_timeout,
+            write_timeout,
+            busy_poll,
+            handshake,
+        } =
             parts;
         let mut timers = Timers::default();
         if let Some(interval) = ping_interval {
@@ -157,6 +174,7 @@ impl Connection {
             pong_timeout,
             write_timeout,
             heartbeat: Heartbeat::Alive,
+            busy_poll: BusyPoll::new(busy_poll),
             last_written: 0,
             handshake: Some(handshake),
             timers,
@@ -254,7 +272,10 @@ impl Connection {
             self.timers.set(Timer::Trim, now + SPARES_KEPT);
         }
         let timeout = self.timers.next().map(|at| at.saturating_duration_since(now));
-        let polled = self.poll.poll(events, timeout);
+        let polled = match self.poll_first(events, timeout) {
+            Some(polled) => polled,
+            None => self.poll.poll(events, timeout),
+        };
         let writable = events.iter().any(|e| e.token() == SOCKET && e.is_writable());
         self.outbox.woke_up(writable);
         match polled {
@@ -280,17 +301,52 @@ impl Connection {
         true
     }
 
+    /// Polls without blocking for as long as `busy_poll` says (and no deadline is due
+    /// sooner), before the thread sleeps; `Some` once something happened, or the poller
+    /// failed. Senders write for themselves meanwhile, as during any sleep.
+    fn poll_first(&mut self, events: &mut Events, timeout: Option<Duration>) -> Option<io::Result<()>> {
+        let window = self.busy_poll.next().min(timeout.unwrap_or(Duration::MAX));
+        if window.is_zero() {
+            return None;
+        }
+        let until = Instant::now() + window;
+        loop {
+            match self.poll.poll(events, Some(Duration::ZERO)) {
+                Ok(()) if events.is_empty() => {}
+                polled => {
+                    self.busy_poll.polled(true);
+                    return Some(polled);
+                }
+            }
+            if Instant::now() >= until {
+                self.busy_poll.polled(false);
+                return None;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
     /// Reads and handles input: at most `READS_PER_TURN` reads.
     fn read(&mut self, sink: &mut dyn EventSink) -> Step {
         let mut delivered = 0;
-        for _ in 0..READS_PER_TURN {
+        for reads in 0..READS_PER_TURN {
+            // Between reads, what the socket takes is written: both directions keep moving
+            // while the server streams to us (a bulk echo would otherwise go half-duplex).
+            if reads > 0 && self.writable && self.outbox.has_pending() && self.flush().is_end() {
+                return Step::End;
+            }
+            // The last read took less than it could: the socket had no more (see below).
+            let mut drained = false;
             if self.input.is_empty() {
                 // Deep inside a large payload the bytes go straight into the message;
                 // anywhere else into the read buffer, to be fed below.
                 let transport = &self.transport;
                 let read = match self.protocol.read_payload(|room| transport.read_into(room)) {
                     Some(fed) => fed,
-                    None => self.input.read_with(|buf| transport.read_into(buf)).map(|n| (n, Ok(None))),
+                    None => self.input.read_with(|buf| transport.read_into(buf)).map(|n| {
+                        drained = n < self.input.size() && self.short_read_drains();
+                        (n, Ok(None))
+                    }),
                 };
                 let out = match read {
                     Ok((0, _)) => return self.on_eof(),
@@ -316,8 +372,34 @@ impl Connection {
                     return step;
                 }
             }
+            if drained {
+                // No read that would only say WouldBlock: one syscall less per wake-up.
+                self.readable = false;
+                return Step::Idle;
+            }
         }
         Step::Busy
+    }
+
+    /// Whether a read that did not fill the buffer proves the socket empty for now, so that
+    /// the poller reports the next bytes as a new edge without a read to WouldBlock first:
+    /// true of plain TCP under epoll and kqueue, where every arrival wakes the poller (tokio
+    /// relies on the same, in `PollEvented::poll_read`, on the same systems). Not of mio's
+    /// Windows poller, which arms again only after WouldBlock, nor of TLS, whose reads end
+    /// at a record however much the socket holds.
+    fn short_read_drains(&self) -> bool {
+        let edge_per_arrival = cfg!(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "illumos",
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly",
+        ));
+        edge_per_arrival && matches!(self.transport, Transport::Plain(_))
     }
 
     /// Acts on what the message layer made of some input; `Some` ends the reading.

@@ -41,6 +41,7 @@ fn an_internal_panic_still_sends_close_1011() {
         ping_interval: None,
         pong_timeout: Duration::from_secs(10),
         write_timeout: None,
+        busy_poll: Duration::ZERO,
         handshake,
     };
     server.write_all(&[0x81, 0x02, b'h', b'i']).unwrap();

@@ -163,6 +163,9 @@ struct Queue {
     spare: Vec<Vec<u8>>,
     /// The capacity of `spare`, together.
     spare_bytes: usize,
+    /// A writer's two lists, empty between writes: the chunks it took out, and those it
+    /// wrote whole (see `Outbox::write`).
+    lists: (VecDeque<Vec<u8>>, Vec<Vec<u8>>),
     /// Bytes ever queued and ever written: `ends` are counted in these.
     queued_total: u64,
     written_total: u64,
@@ -519,8 +522,6 @@ impl Outbox {
     /// waits for it to finish its non-blocking writes and carries on. The lock is not held
     /// during the writes themselves.
     fn write(&self, out: &mut impl Write, wait: bool) -> io::Result<()> {
-        let mut batch: VecDeque<Vec<u8>> = VecDeque::new();
-        let mut done: Vec<Vec<u8>> = Vec::new();
         let mut q = self.queue.lock();
         loop {
             if q.writing {
@@ -540,6 +541,9 @@ impl Outbox {
                 return flushed;
             }
             q.writing = true;
+            // The writer's lists are the queue's, kept for the next writer: a send allocates
+            // nothing once the connection is warm.
+            let (mut batch, mut done) = std::mem::take(&mut q.lists);
             let take = q.chunks.len().min(WRITE_CHUNKS);
             batch.extend(q.chunks.drain(..take));
             let mut skip = std::mem::take(&mut q.head_written);
@@ -578,6 +582,7 @@ impl Outbox {
                     q.spare.push(chunk);
                 }
             }
+            q.lists = (batch, done);
             result?;
         }
     }
@@ -775,6 +780,7 @@ impl Queue {
             writing: false,
             spare: Vec::new(),
             spare_bytes: 0,
+            lists: (VecDeque::new(), Vec::new()),
             queued_total: 0,
             written_total: 0,
             ends: VecDeque::new(),

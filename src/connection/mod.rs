@@ -97,6 +97,17 @@ pub(crate) struct Parts {
     pub handshake: Handshake,
 }
 
+/// What the poller's edges have told this thread about the socket (see `short_read_drains`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Edges {
+    /// Nothing yet: the dial's poll took the edges until the thread first slept.
+    NotYet,
+    /// Every arrival since shows as an edge.
+    Seen,
+    /// The server's FIN or an error was reported: the stream's end is only seen by reading.
+    Ended,
+}
+
 /// Whether the server has shown life since our last ping.
 #[derive(Clone, Copy, Debug)]
 enum Heartbeat {
@@ -119,6 +130,7 @@ pub(crate) struct Connection {
     write_timeout: Option<Duration>,
     heartbeat: Heartbeat,
     busy_poll: BusyPoll,
+    edges: Edges,
     /// Bytes written when the queue last made progress (for `write_timeout`).
     last_written: u64,
     /// Taken by the first event.
@@ -175,6 +187,7 @@ impl Connection {
             write_timeout,
             heartbeat: Heartbeat::Alive,
             busy_poll: BusyPoll::new(busy_poll),
+            edges: Edges::NotYet,
             last_written: 0,
             handshake: Some(handshake),
             timers,
@@ -286,11 +299,17 @@ impl Connection {
                 return false;
             }
         }
+        if self.edges == Edges::NotYet {
+            self.edges = Edges::Seen;
+        }
         for event in events.iter() {
             if event.token() == SOCKET {
                 // Errors and hang-ups surface through the next read or write.
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
                     self.readable = true;
+                }
+                if event.is_read_closed() || event.is_error() {
+                    self.edges = Edges::Ended;
                 }
                 if event.is_writable() || event.is_write_closed() || event.is_error() {
                     self.writable = true;
@@ -386,8 +405,14 @@ impl Connection {
     /// true of plain TCP under epoll and kqueue, where every arrival wakes the poller (tokio
     /// relies on the same, in `PollEvented::poll_read`, on the same systems). Not of mio's
     /// Windows poller, which arms again only after WouldBlock, nor of TLS, whose reads end
-    /// at a record however much the socket holds.
+    /// at a record however much the socket holds. Nor once the server's FIN (or an error)
+    /// was reported, or before the thread has seen the poller's edges itself (the dial's
+    /// poll consumed those before): the end of the stream shows only in a read of its own,
+    /// and no new edge announces it.
     fn short_read_drains(&self) -> bool {
+        if self.edges != Edges::Seen {
+            return false;
+        }
         let edge_per_arrival = cfg!(any(
             target_os = "linux",
             target_os = "android",

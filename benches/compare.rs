@@ -110,6 +110,12 @@ mod server;
 /// The machine and the OS: /proc, getrusage, RLIMIT_NOFILE, malloc_trim.
 #[path = "compare/sys.rs"]
 mod sys;
+/// The certificates and rustls configs of the wss groups.
+#[path = "compare/tls.rs"]
+mod tls;
+/// The global allocator: `System`, counting in the `--allocs` pass.
+#[path = "compare/allocs.rs"]
+mod allocs;
 
 use config::{Config, GROUPS};
 
@@ -128,7 +134,7 @@ fn main() {
     let config = match Config::parse(&args) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("compare: {e}\nusage: compare [--quick] [--only GROUP,...] [--clients CLIENT,...] [--json PATH]");
+            eprintln!("compare: {e}\nusage: compare [--quick] [--allocs] [--only GROUP,...] [--clients CLIENT,...] [--json PATH]");
             eprintln!("groups: {}", GROUPS.join(", "));
             std::process::exit(2);
         }

@@ -145,29 +145,79 @@ pub fn rusage() -> Option<(Duration, u64, u64)> {
     None
 }
 
-/// Raises the soft open-files limit to the hard one (the server child inherits it).
-/// Returns the limit now in force.
+/// RLIMIT_NOFILE after `raise_nofile_limit`: the soft limit in force, and what became of the
+/// hard limit when it was below what was wanted.
+pub struct NoFile {
+    pub limit: u64,
+    pub hard: Hard,
+}
+
+pub enum Hard {
+    /// High enough already.
+    Enough,
+    /// Raised from this.
+    RaisedFrom(u64),
+    /// Too low and not raisable (setrlimit's error: without CAP_SYS_RESOURCE, EPERM).
+    Kept(String),
+}
+
+/// Raises the soft open-files limit to `wanted`, and the hard one with it where it is lower
+/// and we may (root, or CAP_SYS_RESOURCE; the kernel caps it at /proc/sys/fs/nr_open).
+/// Otherwise the soft limit goes as far as the hard one. The server child inherits it.
 #[cfg(unix)]
-pub fn raise_nofile_limit() -> Option<u64> {
+pub fn raise_nofile_limit(wanted: u64) -> Option<NoFile> {
     // SAFETY: getrlimit/setrlimit read and write the struct given; zeroed is valid.
     let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return None;
     }
-    let wanted: libc::rlim_t = 65_536;
-    if lim.rlim_cur < wanted && lim.rlim_cur < lim.rlim_max {
-        let old = lim.rlim_cur;
-        lim.rlim_cur = lim.rlim_max.min(wanted);
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
-            lim.rlim_cur = old;
+    let wanted = wanted as libc::rlim_t;
+    let mut hard = Hard::Enough;
+    if lim.rlim_cur < wanted {
+        let old = lim;
+        if lim.rlim_max < wanted {
+            let nr_open = read_proc("/proc/sys/fs/nr_open").and_then(|s| s.trim().parse::<libc::rlim_t>().ok());
+            let ceiling = nr_open.map_or(wanted, |n| n.min(wanted));
+            let raised = libc::rlimit { rlim_cur: ceiling, rlim_max: ceiling.max(lim.rlim_max) };
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+                hard = Hard::RaisedFrom(old.rlim_max as u64);
+                lim = raised;
+            } else {
+                hard = Hard::Kept(std::io::Error::last_os_error().to_string());
+            }
+        }
+        if lim.rlim_cur < wanted && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max.min(wanted);
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+                lim.rlim_cur = old.rlim_cur;
+            }
         }
     }
-    Some(lim.rlim_cur as u64)
+    Some(NoFile { limit: lim.rlim_cur as u64, hard })
 }
 
 #[cfg(not(unix))]
-pub fn raise_nofile_limit() -> Option<u64> {
+pub fn raise_nofile_limit(_wanted: u64) -> Option<NoFile> {
     None
+}
+
+/// The files this process has open now. Linux only.
+pub fn open_fds() -> Option<u64> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    Some(std::fs::read_dir("/proc/self/fd").ok()?.count() as u64)
+}
+
+/// How many more threads the machine can start: the lower of pid_max and threads-max, less
+/// the tasks that exist now (every process's threads, from /proc/loadavg). Linux only.
+pub fn task_headroom() -> Option<u64> {
+    let pid_max: u64 = read_proc("/proc/sys/kernel/pid_max")?.trim().parse().ok()?;
+    let threads_max: u64 = read_proc("/proc/sys/kernel/threads-max")?.trim().parse().ok()?;
+    // The fourth field is running/total scheduling entities.
+    let loadavg = read_proc("/proc/loadavg")?;
+    let total: u64 = loadavg.split_whitespace().nth(3)?.split_once('/')?.1.parse().ok()?;
+    Some(pid_max.min(threads_max).saturating_sub(total))
 }
 
 /// Hands freed heap memory back to the OS, so RSS deltas start from a clean baseline.

@@ -153,7 +153,10 @@ pub fn run(mut config: Config) -> Res<()> {
     // side differs. The wss group is the waiting caller's round trip over TLS.
     let n = plan.rt_count;
     let waiting = format!("{n} × (send 16 B, wait for its echo)");
-    let round_trips: [(&str, [Figure; 2], String, &Endpoint, bool, &[Client]); 3] = [
+    /// A round-trip group: its name, figures, description, endpoint, whether wsthread's side
+    /// sends from its callback, the clients.
+    type Group<'a> = (&'static str, [Figure; 2], String, &'a Endpoint, bool, &'a [Client]);
+    let round_trips: [Group; 3] = [
         (
             "round_trip",
             [

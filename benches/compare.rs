@@ -91,8 +91,12 @@
 //! - `many`: 10,000 connections at once (3 / 1 rounds; the smoke run 20): time to connect them
 //!   one after the other, VmRSS growth per connection (thread stacks included; after
 //!   `malloc_trim` where glibc has it), threads added, then the connections sit idle for 10 s
-//!   / 5 s while the whole process's CPU time (ms) and context switches (getrusage; the
-//!   caller's own sleep is one) are read, then the time to close them all. wsthread: 10,000
+//!   / 5 s while the whole process's CPU time (µs) and context switches are read, then the
+//!   time to close them all. Those are read per thread outside the period (the other threads'
+//!   from `/proc/self/task/*/schedstat` and `status`, the caller's from
+//!   CLOCK_THREAD_CPUTIME_ID and getrusage's RUSAGE_THREAD just around it; its sleep is one
+//!   switch, and tokio's runtime runs there): a getrusage of the whole process walks every
+//!   thread, 0.4 ms of CPU a call with 6,600 threads here, and would count itself as idle CPU. wsthread: 10,000
 //!   `WebSocketClient`s; raw: 10,000 blocking sockets, no threads, nobody reading; tokio:
 //!   10,000 connections, each with a reader task, on the current-thread runtime, which sits in
 //!   its poller while idle. Before the server starts, RLIMIT_NOFILE is raised to what 3 files

@@ -130,7 +130,7 @@ pub fn run(mut config: Config) -> Res<()> {
             Figure { id: "many_rss_per_conn", title: "many: resident memory per connection", unit: "KiB", better: Better::Lower },
             Figure { id: "many_threads", title: "many: threads added", unit: "threads", better: Better::Lower },
             Figure { id: "many_close", title: "many: time to close all", unit: "ms", better: Better::Lower },
-            Figure { id: "many_idle_cpu", title: "many: process CPU time while idle", unit: "ms", better: Better::Lower },
+            Figure { id: "many_idle_cpu", title: "many: process CPU time while idle", unit: "µs", better: Better::Lower },
             Figure { id: "many_idle_ctx_switches", title: "many: context switches while idle", unit: "switches", better: Better::Lower },
         ];
         let files: Vec<String> = fds

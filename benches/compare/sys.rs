@@ -204,43 +204,41 @@ pub enum Hard {
     Kept(String),
 }
 
-/// Raises the soft open-files limit to `wanted`, and the hard one with it where it is lower
-/// and we may (root, or CAP_SYS_RESOURCE; the kernel caps it at /proc/sys/fs/nr_open).
-/// Otherwise the soft limit goes as far as the hard one. The server child inherits it.
+/// Raises the soft open-files limit to `wanted` (at least 65,536, as far as the hard limit
+/// goes), and the hard limit to `needed` where it is lower and we may (root with
+/// CAP_SYS_RESOURCE; the kernel caps it at /proc/sys/fs/nr_open). The server child inherits it.
 #[cfg(unix)]
-pub fn raise_nofile_limit(wanted: u64) -> Option<NoFile> {
+pub fn raise_nofile_limit(needed: u64) -> Option<NoFile> {
     // SAFETY: getrlimit/setrlimit read and write the struct given; zeroed is valid.
     let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return None;
     }
-    let wanted = wanted as libc::rlim_t;
+    let needed = needed as libc::rlim_t;
     let mut hard = Hard::Enough;
-    if lim.rlim_cur < wanted {
-        let old = lim;
-        if lim.rlim_max < wanted {
-            let nr_open = read_proc("/proc/sys/fs/nr_open").and_then(|s| s.trim().parse::<libc::rlim_t>().ok());
-            let ceiling = nr_open.map_or(wanted, |n| n.min(wanted));
-            let raised = libc::rlimit { rlim_cur: ceiling, rlim_max: ceiling.max(lim.rlim_max) };
-            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-                hard = Hard::RaisedFrom(old.rlim_max as u64);
-                lim = raised;
-            } else {
-                hard = Hard::Kept(std::io::Error::last_os_error().to_string());
-            }
+    if lim.rlim_max < needed {
+        let nr_open = read_proc("/proc/sys/fs/nr_open").and_then(|s| s.trim().parse::<libc::rlim_t>().ok());
+        let ceiling = nr_open.map_or(needed, |n| n.min(needed)).max(lim.rlim_max);
+        let raised = libc::rlimit { rlim_cur: lim.rlim_cur.max(ceiling), rlim_max: ceiling };
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            hard = Hard::RaisedFrom(lim.rlim_max as u64);
+            lim = raised;
+        } else {
+            hard = Hard::Kept(std::io::Error::last_os_error().to_string());
         }
-        if lim.rlim_cur < wanted && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max.min(wanted);
-            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
-                lim.rlim_cur = old.rlim_cur;
-            }
+    }
+    let wanted = lim.rlim_max.min(needed.max(65_536));
+    if lim.rlim_cur < wanted {
+        let raised = libc::rlimit { rlim_cur: wanted, rlim_max: lim.rlim_max };
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            lim = raised;
         }
     }
     Some(NoFile { limit: lim.rlim_cur as u64, hard })
 }
 
 #[cfg(not(unix))]
-pub fn raise_nofile_limit(_wanted: u64) -> Option<NoFile> {
+pub fn raise_nofile_limit(_needed: u64) -> Option<NoFile> {
     None
 }
 

@@ -35,7 +35,7 @@ pub fn run(mut config: Config) -> Res<()> {
     let plan = config.plan;
     let started = Instant::now();
     // Before the server starts, so that it inherits the limit too.
-    let nofile = raise_nofile_limit((plan.many_conns * FDS_PER_CONN + SPARE).max(65_536) as u64);
+    let nofile = raise_nofile_limit((plan.many_conns * FDS_PER_CONN + SPARE + open_fds().unwrap_or(0) as usize) as u64);
     let pki = Pki::new()?;
     let server = Server::spawn(&pki.server_pem)?;
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -1,6 +1,8 @@
-//! What the run prints: per figure a table over the rounds and a JSON line, per group the
-//! resources of its timed parts, and at the end the Markdown summary.
+//! What the run prints: per figure a table over the rounds and a JSON line (in the
+//! `--allocs` pass, allocation tables instead), per group the resources of its timed parts,
+//! and at the end the Markdown summary.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::time::Duration;
@@ -287,4 +289,49 @@ pub fn markdown(machine: &Machine, plan: &Plan, allocs: bool, tables: &[Table], 
         md.push_str(&format!("Note: {n}\n"));
     }
     md
+}
+
+/// The `--allocs` tables of a group: allocations and bytes requested per operation (per
+/// idle period where the group has no operations), from the one round each client ran.
+pub fn alloc_tables(
+    name: &'static str,
+    detail: &str,
+    clients: &[Client],
+    samples: &BTreeMap<Client, (Vec<Vec<f64>>, Usage)>,
+    ops: Ops,
+    total_ops: u64,
+) -> Vec<Table> {
+    let per = if total_ops > 0 { ops.name } else { "period" };
+    // Built once per group and run: leaking them gives the &'static names Figure holds.
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let figures = [
+        Figure {
+            id: leak(format!("allocs_{name}")),
+            title: leak(format!("{name}: allocations per {per}")),
+            unit: leak(format!("allocs/{per}")),
+            better: Better::Lower,
+        },
+        Figure {
+            id: leak(format!("allocs_bytes_{name}")),
+            title: leak(format!("{name}: bytes allocated per {per}")),
+            unit: leak(format!("B/{per}")),
+            better: Better::Lower,
+        },
+    ];
+    let divisor = total_ops.max(1) as f64;
+    figures
+        .iter()
+        .enumerate()
+        .map(|(i, &figure)| {
+            let rows = clients
+                .iter()
+                .map(|c| {
+                    let usage = samples[c].1;
+                    let value = usage.allocs.map(|(count, bytes)| [count, bytes][i] as f64 / divisor);
+                    (*c, value.into_iter().collect(), usage)
+                })
+                .collect();
+            Table { figure, detail: format!("{detail}; allocations counted"), rounds: 1, rows }
+        })
+        .collect()
 }

@@ -13,7 +13,7 @@ use crate::clients::ws_channel::{ch_pipelined, ch_round_trip};
 use crate::clients::{Client, Endpoint, TlsClient};
 use crate::config::Config;
 use crate::measure::{Ctx, Sample, Usage};
-use crate::report::{json_line, markdown, print_table, print_usage, Better, Figure, Ops, Output, Table};
+use crate::report::{alloc_tables, json_line, markdown, print_table, print_usage, Better, Figure, Ops, Output, Table};
 use crate::server::Server;
 use crate::sys::{open_fds, raise_nofile_limit, task_headroom, Hard, Machine};
 use crate::tls::{suite_name, Pki};
@@ -400,49 +400,4 @@ impl Run<'_> {
         println!();
         Ok(())
     }
-}
-
-/// The `--allocs` tables of a group: allocations and bytes requested per operation (per
-/// idle period where the group has no operations), from the one round each client ran.
-fn alloc_tables(
-    name: &'static str,
-    detail: &str,
-    clients: &[Client],
-    samples: &BTreeMap<Client, (Vec<Vec<f64>>, Usage)>,
-    ops: Ops,
-    total_ops: u64,
-) -> Vec<Table> {
-    let per = if total_ops > 0 { ops.name } else { "period" };
-    // Built once per group and run: leaking them gives the &'static names Figure holds.
-    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-    let figures = [
-        Figure {
-            id: leak(format!("allocs_{name}")),
-            title: leak(format!("{name}: allocations per {per}")),
-            unit: leak(format!("allocs/{per}")),
-            better: Better::Lower,
-        },
-        Figure {
-            id: leak(format!("allocs_bytes_{name}")),
-            title: leak(format!("{name}: bytes allocated per {per}")),
-            unit: leak(format!("B/{per}")),
-            better: Better::Lower,
-        },
-    ];
-    let divisor = total_ops.max(1) as f64;
-    figures
-        .iter()
-        .enumerate()
-        .map(|(i, &figure)| {
-            let rows = clients
-                .iter()
-                .map(|c| {
-                    let usage = samples[c].1;
-                    let value = usage.allocs.map(|(count, bytes)| [count, bytes][i] as f64 / divisor);
-                    (*c, value.into_iter().collect(), usage)
-                })
-                .collect();
-            Table { figure, detail: format!("{detail}; allocations counted"), rounds: 1, rows }
-        })
-        .collect()
 }

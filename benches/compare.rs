@@ -2,8 +2,8 @@
 //! `ws://` and `wss://` (issues 10 and 19).
 //!
 //! ```text
-//! cargo bench --bench compare                     # full run: 7 rounds per workload, ~6 minutes
-//! cargo bench --bench compare -- --quick          # 2 rounds, fewer messages, ~2 minutes
+//! cargo bench --bench compare                     # full run: 7 rounds per workload, ~5 minutes
+//! cargo bench --bench compare -- --quick          # 2 rounds, fewer messages, about a minute
 //! cargo bench --bench compare -- --only bulk,idle # some workload groups only
 //! cargo bench --bench compare -- --json out.jsonl # also write the JSON figures to a file
 //! cargo bench --bench compare -- --clients wsthread,raw   # some clients only (raw, tokio,

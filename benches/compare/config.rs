@@ -1,5 +1,5 @@
 //! The command line and the plan it picks: full (`--bench`, as `cargo bench` passes it),
-//! `--quick`, or a smoke run without `--bench`.
+//! `--quick`, or a smoke run without `--bench`; and the pass: timing, or `--allocs`.
 
 use std::fs::File;
 use std::time::Duration;
@@ -7,8 +7,19 @@ use std::time::Duration;
 use crate::clients::Client;
 use crate::Res;
 
-pub const GROUPS: [&str; 8] =
-    ["idle", "many", "round_trip", "round_trip_event", "pipelined_16B", "pipelined_1KiB", "bulk", "bulk_window"];
+pub const GROUPS: [&str; 11] = [
+    "idle",
+    "many",
+    "round_trip",
+    "round_trip_event",
+    "wss_round_trip",
+    "pipelined_16B",
+    "pipelined_1KiB",
+    "wss_pipelined_1KiB",
+    "bulk",
+    "bulk_window",
+    "wss_bulk",
+];
 
 pub struct Config {
     pub plan: Plan,
@@ -16,6 +27,8 @@ pub struct Config {
     /// The clients to run (default: all, plain TCP in the bulk group only).
     pub clients: Vec<Client>,
     pub json: Option<File>,
+    /// The allocation-counting pass (`--allocs`) instead of the timing one.
+    pub allocs: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -29,6 +42,9 @@ pub struct Plan {
     pub idle_rounds: usize,
     pub many_conns: usize,
     pub many_rounds: usize,
+    /// How long the `many` connections sit idle while the process's CPU time and context
+    /// switches are read.
+    pub many_idle: Duration,
 }
 
 impl Plan {
@@ -41,8 +57,9 @@ impl Plan {
         bulk_msgs: 200,
         idle: Duration::from_secs(5),
         idle_rounds: 2,
-        many_conns: 1000,
+        many_conns: 10_000,
         many_rounds: 3,
+        many_idle: Duration::from_secs(10),
     };
     const QUICK: Plan = Plan {
         name: "quick",
@@ -52,8 +69,9 @@ impl Plan {
         bulk_msgs: 50,
         idle: Duration::from_secs(5),
         idle_rounds: 1,
-        many_conns: 1000,
+        many_conns: 10_000,
         many_rounds: 1,
+        many_idle: Duration::from_secs(5),
     };
     /// Without `--bench` (e.g. `cargo test --benches`): every path once, in a second or two.
     const SMOKE: Plan = Plan {
@@ -66,6 +84,7 @@ impl Plan {
         idle_rounds: 1,
         many_conns: 20,
         many_rounds: 1,
+        many_idle: Duration::from_millis(100),
     };
 }
 
@@ -75,12 +94,14 @@ impl Config {
         let mut bench = false;
         let mut only = None;
         let mut json = None;
+        let mut allocs = false;
         let mut clients = vec![Client::Raw, Client::Tokio, Client::Wsthread, Client::WsChannel, Client::Tcp];
         let mut it = args.iter();
         while let Some(a) = it.next() {
             match a.as_str() {
                 "--quick" => quick = true,
                 "--bench" => bench = true,
+                "--allocs" => allocs = true,
                 "--only" => {
                     let list = it.next().ok_or("--only needs a list of groups")?;
                     let names: Vec<String> = list.split(',').map(str::to_owned).collect();
@@ -119,7 +140,7 @@ impl Config {
         };
         clients.sort();
         clients.dedup();
-        Ok(Config { plan, only, clients, json })
+        Ok(Config { plan, only, clients, json, allocs })
     }
 
     pub fn wants(&self, group: &str) -> bool {

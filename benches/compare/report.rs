@@ -1,6 +1,8 @@
-//! What the run prints: per figure a table over the rounds and a JSON line, per group the
-//! resources of its timed parts, and at the end the Markdown summary.
+//! What the run prints: per figure a table over the rounds and a JSON line (in the
+//! `--allocs` pass, allocation tables instead), per group the resources of its timed parts,
+//! and at the end the Markdown summary.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::time::Duration;
@@ -113,8 +115,8 @@ pub fn print_table(t: &Table) {
 }
 
 /// Per client, what its timed parts used over all rounds: wall time, CPU time of the client
-/// and of the server (and each as a share of one core), context switches (also per
-/// operation) and minor page faults.
+/// and of the server (and each as a share of one core), context switches and minor page
+/// faults (both also per operation).
 pub fn print_usage(usages: impl Iterator<Item = (Client, Usage)>, ops: Ops, rounds: usize) {
     // Who was busy during the timed parts: a server near 100 % of a core would be the limit.
     println!("   timed parts, all rounds: wall; CPU time and share of one core of the client process and of the echo server; client context switches; client minor page faults");
@@ -128,12 +130,12 @@ pub fn print_usage(usages: impl Iterator<Item = (Client, Usage)>, ops: Ops, roun
             _ => format!("{:>15}", "n/a"),
         };
         let total_ops = ops.per_round as f64 * rounds as f64;
-        let switches = match u.switches {
+        let per_op = |count: Option<u64>| match count {
             Some(n) if total_ops > 0.0 => format!("{n} ({:.3}/{})", n as f64 / total_ops, ops.name),
             Some(n) => n.to_string(),
             None => "n/a".to_owned(),
         };
-        let faults = u.faults.map_or("n/a".to_owned(), |n| n.to_string());
+        let (switches, faults) = (per_op(u.switches), per_op(u.faults));
         println!(
             "   {:<20} wall {:>7.0} ms  client {}  server {}  switches {}  page faults {}",
             c.name(),
@@ -146,7 +148,9 @@ pub fn print_usage(usages: impl Iterator<Item = (Client, Usage)>, ops: Ops, roun
     }
 }
 
-pub fn json_line(t: &Table, c: Client, usage: &Usage) -> String {
+/// A figure's JSON line for one client; `ops` is the operations its timed parts did over all
+/// rounds (for the per-operation page faults; 0 where a group has none).
+pub fn json_line(t: &Table, c: Client, usage: &Usage, ops: u64) -> String {
     let num = |v: Option<f64>| match v {
         Some(v) if v.is_finite() => format!("{v:.3}"),
         _ => "null".to_owned(),
@@ -154,7 +158,7 @@ pub fn json_line(t: &Table, c: Client, usage: &Usage) -> String {
     let s = t.summary(c);
     let ms = |d: Option<Duration>| num(d.map(|d| d.as_secs_f64() * 1e3));
     format!(
-        "{{\"workload\":\"{}\",\"client\":\"{}\",\"median\":{},\"min\":{},\"max\":{},\"unit\":\"{}\",\"better\":\"{}\",\"ratio_to_raw\":{},\"rounds\":{},\"samples\":{},\"wall_ms\":{},\"client_cpu_ms\":{},\"server_cpu_ms\":{},\"client_switches\":{},\"client_page_faults\":{}}}",
+        "{{\"workload\":\"{}\",\"client\":\"{}\",\"median\":{},\"min\":{},\"max\":{},\"unit\":\"{}\",\"better\":\"{}\",\"ratio_to_raw\":{},\"rounds\":{},\"samples\":{},\"wall_ms\":{},\"client_cpu_ms\":{},\"server_cpu_ms\":{},\"client_switches\":{},\"client_page_faults\":{},\"ops\":{},\"client_page_faults_per_op\":{},\"client_allocs\":{},\"client_alloc_bytes\":{}}}",
         t.figure.id,
         c.id(),
         num(s.map(|s| s.median)),
@@ -170,6 +174,10 @@ pub fn json_line(t: &Table, c: Client, usage: &Usage) -> String {
         ms(usage.server_cpu),
         usage.switches.map_or("null".to_owned(), |n| n.to_string()),
         usage.faults.map_or("null".to_owned(), |n| n.to_string()),
+        ops,
+        num(usage.faults.filter(|_| ops > 0).map(|n| n as f64 / ops as f64)),
+        usage.allocs.map_or("null".to_owned(), |(n, _)| n.to_string()),
+        usage.allocs.map_or("null".to_owned(), |(_, b)| b.to_string()),
     )
 }
 
@@ -200,16 +208,22 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
-pub fn markdown(machine: &Machine, plan: &Plan, tables: &[Table], notes: &[String]) -> String {
-    let order = [
+/// The summary: the figures in a fixed order, then any others (the `--allocs` tables) in the
+/// order they were made.
+pub fn markdown(machine: &Machine, plan: &Plan, allocs: bool, tables: &[Table], notes: &[String]) -> String {
+    let fixed = [
         "pipelined_16B",
         "pipelined_1KiB",
+        "wss_pipelined_1KiB",
         "round_trip_median",
         "round_trip_p99",
         "round_trip_event_median",
         "round_trip_event_p99",
+        "wss_round_trip_median",
+        "wss_round_trip_p99",
         "bulk_1MiB",
         "bulk_1MiB_window",
+        "wss_bulk_1MiB",
         "idle_cpu",
         "idle_ctx_switches",
         "idle_conn_thread_ctx_switches",
@@ -219,16 +233,23 @@ pub fn markdown(machine: &Machine, plan: &Plan, tables: &[Table], notes: &[Strin
         "many_rss_per_conn",
         "many_threads",
         "many_close",
+        "many_idle_cpu",
+        "many_idle_ctx_switches",
     ];
+    let others = tables.iter().map(|t| t.figure.id).filter(|id| !fixed.contains(id));
+    let order: Vec<&str> = fixed.iter().copied().chain(others).collect();
     let mut md = String::new();
     md.push_str("---- Markdown summary ----\n\n");
     md.push_str(&format!(
-        "Benchmark `cargo bench --bench compare{}` ({} run, median of {} rounds; idle {}, many {}), {}; {}. Local echo server in its own process. Ratios are client / raw tungstenite.\n\n",
+        "Benchmark `cargo bench --bench compare{}{}` ({} run, {}), {}; {}. Local echo server in its own process. Ratios are client / raw tungstenite.\n\n",
         if plan.name == "quick" { " -- --quick" } else { "" },
+        if allocs { if plan.name == "quick" { " --allocs" } else { " -- --allocs" } } else { "" },
         plan.name,
-        plan.rounds,
-        plan.idle_rounds,
-        plan.many_rounds,
+        if allocs {
+            "allocations counted in one round per client".to_owned()
+        } else {
+            format!("median of {} rounds; idle {}, many {}", plan.rounds, plan.idle_rounds, plan.many_rounds)
+        },
         machine.line(),
         machine.date
     ));
@@ -240,6 +261,7 @@ pub fn markdown(machine: &Machine, plan: &Plan, tables: &[Table], notes: &[Strin
     md.push_str(&"--:|".repeat(CLIENTS.len()));
     md.push('\n');
     for id in order {
+        let id: &str = id;
         let Some(t) = tables.iter().find(|t| t.figure.id == id) else { continue };
         let way = if t.figure.better == Better::Higher { "↑" } else { "↓" };
         md.push_str(&format!("| {} | {} {} |", t.figure.title, t.figure.unit, way));
@@ -267,4 +289,49 @@ pub fn markdown(machine: &Machine, plan: &Plan, tables: &[Table], notes: &[Strin
         md.push_str(&format!("Note: {n}\n"));
     }
     md
+}
+
+/// The `--allocs` tables of a group: allocations and bytes requested per operation (per
+/// idle period where the group has no operations), from the one round each client ran.
+pub fn alloc_tables(
+    name: &'static str,
+    detail: &str,
+    clients: &[Client],
+    samples: &BTreeMap<Client, (Vec<Vec<f64>>, Usage)>,
+    ops: Ops,
+    total_ops: u64,
+) -> Vec<Table> {
+    let per = if total_ops > 0 { ops.name } else { "period" };
+    // Built once per group and run: leaking them gives the &'static names Figure holds.
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let figures = [
+        Figure {
+            id: leak(format!("allocs_{name}")),
+            title: leak(format!("{name}: allocations per {per}")),
+            unit: leak(format!("allocs/{per}")),
+            better: Better::Lower,
+        },
+        Figure {
+            id: leak(format!("allocs_bytes_{name}")),
+            title: leak(format!("{name}: bytes allocated per {per}")),
+            unit: leak(format!("B/{per}")),
+            better: Better::Lower,
+        },
+    ];
+    let divisor = total_ops.max(1) as f64;
+    figures
+        .iter()
+        .enumerate()
+        .map(|(i, &figure)| {
+            let rows = clients
+                .iter()
+                .map(|c| {
+                    let usage = samples[c].1;
+                    let value = usage.allocs.map(|(count, bytes)| [count, bytes][i] as f64 / divisor);
+                    (*c, value.into_iter().collect(), usage)
+                })
+                .collect();
+            Table { figure, detail: format!("{detail}; allocations counted"), rounds: 1, rows }
+        })
+        .collect()
 }

@@ -1,17 +1,24 @@
 //! The echo server, in a child process: this binary re-executed with `--serve`, so that the
-//! client process's RSS, threads and CPU are the client's alone.
+//! client process's RSS, threads and CPU are the client's alone. Three ports: WebSocket
+//! echo, plain TCP byte echo, and the same WebSocket echo over TLS (rustls, the one suite of
+//! `tls.rs`, the certificate handed over in `SERVER_PEM_VAR`).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::bounded;
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
+use crate::tls::{server_config, SERVER_PEM_VAR};
 use crate::Res;
 
-/// Server threads: one per connection, cheap enough for a thousand.
+/// Server threads: one per connection, cheap enough for the 10,000 of `many` (with the
+/// bench's 10,000 wsthread threads, well inside pid_max 32,768 on the machine this was
+/// written on; `many` checks the room left before it starts).
 const SERVER_STACK: usize = 64 * 1024;
 /// The server's read buffer per connection (zeroed lazily by the OS: untouched pages cost nothing).
 const SERVER_BUF: usize = 256 * 1024;
@@ -22,13 +29,17 @@ pub struct Server {
     _stdin: ChildStdin,
     pub ws_addr: SocketAddr,
     pub tcp_addr: SocketAddr,
+    pub wss_addr: SocketAddr,
 }
 
 impl Server {
-    pub fn spawn() -> Res<Server> {
+    /// Starts the child; `server_pem` is its certificate chain and key for the TLS port.
+    pub fn spawn(server_pem: &str) -> Res<Server> {
         let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
         let mut child = Command::new(exe)
             .arg("--serve")
+            // Not argv: the key would show in `ps`.
+            .env(SERVER_PEM_VAR, server_pem)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -58,12 +69,14 @@ impl Server {
             _stdin: stdin,
             ws_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             tcp_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            wss_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         };
         let ports: Vec<u16> = line.split_whitespace().skip(1).filter_map(|p| p.parse().ok()).collect();
         match (line.starts_with("PORTS "), ports.as_slice()) {
-            (true, [ws, tcp]) => {
+            (true, [ws, tcp, wss]) => {
                 server.ws_addr.set_port(*ws);
                 server.tcp_addr.set_port(*tcp);
+                server.wss_addr.set_port(*wss);
                 Ok(server)
             }
             _ => Err(format!("unexpected line from the echo server: {line:?}").into()),
@@ -82,12 +95,16 @@ impl Drop for Server {
     }
 }
 
-pub fn serve() -> io::Result<()> {
+pub fn serve() -> Res<()> {
+    let pem = std::env::var(SERVER_PEM_VAR).map_err(|e| format!("{SERVER_PEM_VAR}: {e}"))?;
+    let config = server_config(&pem)?;
     let ws = TcpListener::bind("127.0.0.1:0")?;
     let tcp = TcpListener::bind("127.0.0.1:0")?;
+    let wss = TcpListener::bind("127.0.0.1:0")?;
     {
         let mut out = io::stdout().lock();
-        writeln!(out, "PORTS {} {}", ws.local_addr()?.port(), tcp.local_addr()?.port())?;
+        let port = |l: &TcpListener| l.local_addr().map(|a| a.port());
+        writeln!(out, "PORTS {} {} {}", port(&ws)?, port(&tcp)?, port(&wss)?)?;
         out.flush()?;
     }
     // The bench holds our stdin: when it closes (the bench ended or died), so do we.
@@ -98,17 +115,24 @@ pub fn serve() -> io::Result<()> {
         std::process::exit(0);
     });
     thread::spawn(move || accept_loop(tcp, serve_tcp));
-    accept_loop(ws, serve_ws);
+    thread::spawn(move || accept_loop(wss, move |s| serve_wss(s, &config)));
+    accept_loop(ws, |s| {
+        s.set_nodelay(true)?;
+        serve_ws(s)
+    });
     Ok(())
 }
 
-fn accept_loop(listener: TcpListener, handler: fn(TcpStream) -> io::Result<()>) {
+fn accept_loop(listener: TcpListener, handler: impl Fn(TcpStream) -> io::Result<()> + Clone + Send + 'static) {
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
+        let handler = handler.clone();
         let spawned = thread::Builder::new().stack_size(SERVER_STACK).spawn(move || {
-            // Clients that drop without a close (reset) are no news; anything else is.
+            // Clients that drop without a close (reset; over TLS, without close_notify) are
+            // no news; anything else is.
             if let Err(e) = handler(stream) {
-                if !matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe) {
+                use io::ErrorKind::*;
+                if !matches!(e.kind(), ConnectionReset | BrokenPipe | UnexpectedEof) {
                     eprintln!("compare --serve: connection: {e}");
                 }
             }
@@ -135,8 +159,43 @@ fn bad(why: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, why.to_owned())
 }
 
-fn serve_ws(mut s: TcpStream) -> io::Result<()> {
+/// What the WebSocket echo runs over: TCP, or TLS over TCP.
+trait EchoStream: Read + Write {
+    /// Ends our direction after the Close echo: TCP's FIN (over TLS, close_notify first).
+    fn finish(&mut self) -> io::Result<()>;
+    /// The TCP socket underneath.
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl EchoStream for TcpStream {
+    fn finish(&mut self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl EchoStream for StreamOwned<ServerConnection, TcpStream> {
+    fn finish(&mut self) -> io::Result<()> {
+        self.conn.send_close_notify();
+        self.flush()?;
+        self.sock.shutdown(Shutdown::Write)
+    }
+    fn tcp(&self) -> &TcpStream {
+        &self.sock
+    }
+}
+
+/// The TLS port: the handshake happens on the first read, inside `serve_ws`, as rustls's
+/// `StreamOwned` does it (blocking: the thread has nothing else to do).
+fn serve_wss(s: TcpStream, config: &Arc<ServerConfig>) -> io::Result<()> {
     s.set_nodelay(true)?;
+    let conn = ServerConnection::new(config.clone()).map_err(io::Error::other)?;
+    serve_ws(StreamOwned::new(conn, s))
+}
+
+fn serve_ws(mut s: impl EchoStream) -> io::Result<()> {
     let mut buf = vec![0u8; SERVER_BUF];
     let mut filled = 0;
     // The upgrade request: read up to the blank line.
@@ -180,8 +239,8 @@ fn serve_ws(mut s: TcpStream) -> io::Result<()> {
             out.clear();
         }
         if closing {
-            s.shutdown(Shutdown::Write)?;
-            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.finish()?;
+            s.tcp().set_read_timeout(Some(Duration::from_secs(5)))?;
             while s.read(&mut buf)? > 0 {}
             return Ok(());
         }

@@ -1,13 +1,13 @@
-//! wsthread, through its public API.
+//! wsthread, through its public API, over `ws://` or `wss://` (the endpoint's options).
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver};
-use wsthread::{Message, Options, WebSocketClient};
+use wsthread::{Message, WebSocketClient};
 
-use super::ROUND_TIMEOUT;
-use crate::measure::{idle_period, latency_sample, many_blocking, Ctx, Sample};
+use super::{Endpoint, ROUND_TIMEOUT};
+use crate::measure::{fds_per_conn, idle_period, latency_sample, many_blocking, Ctx, Sample};
 use crate::sys::tasks;
 use crate::Res;
 
@@ -20,7 +20,7 @@ enum Event {
 
 /// A connected client whose callback counts binary echoes of `len` bytes and reports the
 /// count every `every` messages.
-fn ws_connect(ctx: &Ctx, len: usize, every: u64) -> Res<(WebSocketClient, Receiver<Event>)> {
+fn ws_connect(ep: &Endpoint, len: usize, every: u64) -> Res<(WebSocketClient, Receiver<Event>)> {
     let (tx, rx) = unbounded();
     let mut count = 0u64;
     let client = WebSocketClient::new(
@@ -38,9 +38,10 @@ fn ws_connect(ctx: &Ctx, len: usize, every: u64) -> Res<(WebSocketClient, Receiv
                 let _ = tx.send(Event::Ended);
             }
         },
-        Options::new(&ctx.url)?,
+        ep.options()?,
     )?;
-    client.connect(&[])?;
+    let handshake = client.connect(&[])?;
+    ep.check_handshake(&handshake)?;
     Ok((client, rx))
 }
 
@@ -57,8 +58,8 @@ fn ws_wait(rx: &Receiver<Event>, target: u64, deadline: Instant) -> Res<()> {
     }
 }
 
-pub fn ws_pipelined(ctx: &Ctx, size: usize, n: usize) -> Res<Sample> {
-    let (client, rx) = ws_connect(ctx, size, n as u64)?;
+pub fn ws_pipelined(ctx: &Ctx, ep: &Endpoint, size: usize, n: usize) -> Res<Sample> {
+    let (client, rx) = ws_connect(ep, size, n as u64)?;
     let payload = vec![0xa5u8; size];
     let p = ctx.start();
     for _ in 0..n {
@@ -75,7 +76,7 @@ pub fn ws_pipelined(ctx: &Ctx, size: usize, n: usize) -> Res<Sample> {
 /// that wsthread's `send` waits once `send_queue_limit` (16 MiB) is queued, as raw
 /// tungstenite's blocking write and tokio's `feed` hold their senders back.
 pub fn ws_windowed(ctx: &Ctx, size: usize, n: usize, window: u64) -> Res<Sample> {
-    let (client, rx) = ws_connect(ctx, size, 1)?;
+    let (client, rx) = ws_connect(&ctx.ws, size, 1)?;
     let payload = vec![0xa5u8; size];
     let p = ctx.start();
     let deadline = Instant::now() + ROUND_TIMEOUT;
@@ -93,8 +94,8 @@ pub fn ws_windowed(ctx: &Ctx, size: usize, n: usize, window: u64) -> Res<Sample>
     Ok(Sample { values: vec![], usage })
 }
 
-pub fn ws_round_trip(ctx: &Ctx, n: usize) -> Res<Sample> {
-    let (client, rx) = ws_connect(ctx, 16, 1)?;
+pub fn ws_round_trip(ctx: &Ctx, ep: &Endpoint, n: usize) -> Res<Sample> {
+    let (client, rx) = ws_connect(ep, 16, 1)?;
     let payload = vec![0xa5u8; 16];
     let mut lat = Vec::with_capacity(n);
     let deadline = Instant::now() + ROUND_TIMEOUT;
@@ -137,7 +138,7 @@ pub fn ws_round_trip_event(ctx: &Ctx, n: usize) -> Res<Sample> {
             Some(other) => drop(tx.send(Err(format!("unexpected echo: {other:?}")))),
             None => drop(tx.send(Err("connection ended early".to_owned()))),
         },
-        Options::new(&ctx.url)?,
+        ctx.ws.options()?,
     )?;
     client.connect(&[])?;
     let p = ctx.start();
@@ -154,7 +155,7 @@ pub fn ws_round_trip_event(ctx: &Ctx, n: usize) -> Res<Sample> {
 
 pub fn ws_idle(ctx: &Ctx) -> Res<Sample> {
     let before = tasks();
-    let (client, rx) = ws_connect(ctx, 0, 1)?;
+    let (client, rx) = ws_connect(&ctx.ws, 0, 1)?;
     thread::sleep(Duration::from_millis(50));
     let sample = idle_period(ctx, before)?;
     if let Ok(ev) = rx.try_recv() {
@@ -169,11 +170,18 @@ pub fn ws_idle(ctx: &Ctx) -> Res<Sample> {
     Ok(sample)
 }
 
+/// A `many` connection: a client that ignores what it receives.
+fn ws_many_one(ctx: &Ctx) -> Res<WebSocketClient> {
+    let client = WebSocketClient::new(|_: Option<Message>| {}, ctx.ws.options()?)?;
+    client.connect(&[])?;
+    Ok(client)
+}
+
 pub fn ws_many(ctx: &Ctx, n: usize) -> Res<Sample> {
-    let connect = || {
-        let client = WebSocketClient::new(|_: Option<Message>| {}, Options::new(&ctx.url)?)?;
-        client.connect(&[])?;
-        Ok(client)
-    };
-    many_blocking(ctx, n, connect, |client| Ok(client.disconnect()?))
+    many_blocking(ctx, n, || ws_many_one(ctx), |client| Ok(client.disconnect()?))
+}
+
+/// The open files one more `ws_many` connection holds.
+pub fn ws_many_fds(ctx: &Ctx) -> Res<Option<u64>> {
+    fds_per_conn(|| ws_many_one(ctx))
 }

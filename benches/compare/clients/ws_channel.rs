@@ -6,16 +6,17 @@ use std::thread;
 use std::time::Instant;
 
 use crossbeam_channel::Receiver;
-use wsthread::{Event, Message, Options, WebSocketClient};
+use wsthread::{Event, Message, WebSocketClient};
 
-use super::ROUND_TIMEOUT;
+use super::{Endpoint, ROUND_TIMEOUT};
 use crate::measure::{latency_sample, Ctx, Sample};
 use crate::Res;
 
 /// A connected channel-form client, its `Opened` event taken.
-fn ch_connect(ctx: &Ctx) -> Res<(WebSocketClient, Receiver<Event>)> {
-    let (client, events) = WebSocketClient::channel(Options::new(&ctx.url)?)?;
-    client.connect(&[])?;
+fn ch_connect(ep: &Endpoint) -> Res<(WebSocketClient, Receiver<Event>)> {
+    let (client, events) = WebSocketClient::channel(ep.options()?)?;
+    let handshake = client.connect(&[])?;
+    ep.check_handshake(&handshake)?;
     match events.recv_deadline(Instant::now() + ROUND_TIMEOUT) {
         Ok(Event::Opened(_)) => Ok((client, events)),
         other => Err(format!("expected Opened first, got {other:?}").into()),
@@ -39,8 +40,8 @@ fn ch_wait(events: &Receiver<Event>, len: usize, target: u64, deadline: Instant)
 
 /// The caller's thread sends; another thread blocks on the receiver and counts the echoes
 /// (the callback form counts them on the connection thread).
-pub fn ch_pipelined(ctx: &Ctx, size: usize, n: usize) -> Res<Sample> {
-    let (client, events) = ch_connect(ctx)?;
+pub fn ch_pipelined(ctx: &Ctx, ep: &Endpoint, size: usize, n: usize) -> Res<Sample> {
+    let (client, events) = ch_connect(ep)?;
     let payload = vec![0xa5u8; size];
     let deadline = Instant::now() + ROUND_TIMEOUT;
     // Started before the clock: it blocks on the receiver until the first echo.
@@ -57,8 +58,8 @@ pub fn ch_pipelined(ctx: &Ctx, size: usize, n: usize) -> Res<Sample> {
 
 /// Send 16 B, block on the receiver for its echo: HTTP.jl's `receive`, arsd's
 /// `waitForNextMessage`.
-pub fn ch_round_trip(ctx: &Ctx, n: usize) -> Res<Sample> {
-    let (client, events) = ch_connect(ctx)?;
+pub fn ch_round_trip(ctx: &Ctx, ep: &Endpoint, n: usize) -> Res<Sample> {
+    let (client, events) = ch_connect(ep)?;
     let payload = vec![0xa5u8; 16];
     let mut lat = Vec::with_capacity(n);
     let deadline = Instant::now() + ROUND_TIMEOUT;

@@ -52,9 +52,7 @@
 //! Each connection has one thread. It owns the reading side of the non-blocking socket and
 //! all protocol state, and sleeps in the operating system's poller (epoll, kqueue, IOCP
 //! through `mio`) until the socket is ready, it is woken, or it is time for a heartbeat
-//! ping: an idle connection costs no CPU between pings. While answers come quickly it first
-//! polls for up to [`Options::busy_poll`] (50 µs), so that a request/response exchange pays
-//! no wake-up for the answer. A `send` frames the message on the
+//! ping: an idle connection costs no CPU between pings. A `send` frames the message on the
 //! caller's thread and queues it (waiting for room once [`Options::send_queue_limit`] bytes
 //! are queued; [`Handle::try_send`] hands the message back instead); it goes out at
 //! once, written by the connection thread in one batch with others if it is awake, or by

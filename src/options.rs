@@ -92,12 +92,10 @@ pub struct Options {
     /// before the connection is declared dead (a server that stopped reading).
     /// `None` waits for ever. Defaults to 30 seconds.
     pub write_timeout: Option<Duration>,
-    /// Bytes of frames the outgoing queue holds at most: beyond it `try_send` is refused and
-    /// a send from inside the callback fails with `QueueFull`; the queue is never closed for
-    /// being full. A single message larger than this is still accepted when the queue is
-    /// empty. Senders that can wait (`send`, `send_timeout`) wait for room sooner, once 1 MiB
-    /// is queued (or this limit, if lower): running further ahead of the socket gains them
-    /// nothing, and the rest is headroom for those that cannot wait. Defaults to 16 MiB.
+    /// Bytes of frames the outgoing queue holds before senders wait for room (`send`,
+    /// `send_timeout`) or are refused (`try_send`); the queue is never closed for being full.
+    /// A single message larger than this is still accepted when the queue is empty.
+    /// Defaults to 16 MiB.
     pub send_queue_limit: usize,
     /// How long the connection thread polls the socket without blocking before it sleeps,
     /// so that an answer arriving within that time costs no wake-up: a request/response

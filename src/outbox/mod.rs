@@ -87,13 +87,11 @@ pub(crate) struct Outbox {
     /// Signalled when a fragmented message ends, or the queue closes: whole messages of
     /// other senders wait for it.
     stream_done: Condvar,
-    /// Signalled when bytes leave and the queue is down to half its pace, or the queue
+    /// Signalled when bytes leave and the queue is down to half its limit, or the queue
     /// closes: senders waiting for room wait on it.
     room: Condvar,
     /// `Options::send_queue_limit`.
     limit: usize,
-    /// What a sender that can wait lets the queue hold: `limit`, at most `PACE`.
-    pace: usize,
     waker: Arc<Waker>,
     observer: Option<FrameObserver>,
     /// A [`Thread`]. Changed to and from `Asleep` only under the queue's lock (with the
@@ -140,13 +138,6 @@ pub(crate) struct CloseRequest {
 /// While the connection thread runs the callback, nobody waits for the socket to drain: a
 /// sender waiting for room writes the queue itself this often.
 const RETRY_WRITE: Duration = Duration::from_millis(10);
-
-/// A sender that can wait (`send`, `send_timeout`) waits while this much is queued, however
-/// large the limit: running further ahead of the socket gains nothing, and touches fresh
-/// memory for every byte (measured on a 1 MiB bulk echo: a 16 MiB queue filled by a sending
-/// loop cost 4,500 page faults per connection and ran slower than one kept to 1 MiB). The
-/// rest of the limit is for those that cannot wait: `try_send`, and the callback's sends.
-const PACE: usize = 1 << 20;
 
 /// Small frames are packed into chunks of this size, so that a burst leaves in few writes;
 /// a larger frame is a chunk of its own.
@@ -219,7 +210,6 @@ impl Outbox {
             stream_done: Condvar::new(),
             room: Condvar::new(),
             limit,
-            pace: limit.min(PACE),
             waker,
             observer,
             thread,
@@ -336,14 +326,6 @@ impl Outbox {
             if q.closed {
                 return Err(Error::NotConnected);
             }
-            let in_callback = IN_CALLBACK_OF.with(Cell::get) == self as *const Outbox as usize;
-            // A sender whose wait is over takes what room the limit leaves, as `try_send` does.
-            let waited_enough = match wait {
-                Wait::No => true,
-                Wait::Until(at) => Instant::now() >= at,
-                Wait::Forever => false,
-            };
-            let bound = if waited_enough || in_callback { self.limit } else { self.pace };
             let condvar = match &q.stream {
                 Some(stream) if starts && stream.thread == thread::current().id() => {
                     return Err(FrameError::MessageInProgress.into())
@@ -351,8 +333,8 @@ impl Outbox {
                 Some(_) if starts => &self.stream_done,
                 // Room: an empty queue takes any message, however large, so that none is
                 // too large to send at all.
-                _ if q.pending == 0 || q.pending.saturating_add(frame::encoded_len(len)) <= bound => return Ok(q),
-                _ if in_callback => return Err(Error::QueueFull),
+                _ if q.pending == 0 || q.pending.saturating_add(frame::encoded_len(len)) <= self.limit => return Ok(q),
+                _ if IN_CALLBACK_OF.with(Cell::get) == self as *const Outbox as usize => return Err(Error::QueueFull),
                 _ => &self.room,
             };
             let mut until = match wait {
@@ -581,10 +563,9 @@ impl Outbox {
             while q.originals.front().is_some_and(|(end, _)| *end <= written_total) {
                 q.originals.pop_front();
             }
-            // Senders waiting for room are woken once the queue is down to half what they
-            // let it hold (or empty), not by every write: fewer wake-ups, and each finds room
-            // for more.
-            if wrote > 0 && q.pending <= self.pace / 2 {
+            // Senders waiting for room are woken once the queue is down to half its limit
+            // (or empty), not by every write: fewer wake-ups, and each finds room for more.
+            if wrote > 0 && q.pending <= self.limit / 2 {
                 self.room.notify_all();
             }
             // What the socket did not take goes back in front, before anything queued since.

@@ -226,36 +226,13 @@ fn text_fragments_stay_valid_utf8() {
     assert_eq!([first, second].concat(), "hé".as_bytes());
 }
 
-/// Senders that can wait stop at the pace; those that cannot (and those whose wait is over)
-/// use the whole limit.
-#[test]
-fn waiting_senders_keep_to_the_pace_the_others_to_the_limit() {
-    let (outbox, _poll) = outbox(None, None);
-    let outbox = Arc::new(Outbox { limit: 4000, pace: 1000, ..outbox });
-    outbox.send(OP_BINARY, &[1; 900], Wait::No).unwrap();
-    outbox.send(OP_BINARY, &[2; 900], Wait::No).unwrap(); // beyond the pace, within the limit
-    let soon = Instant::now() + Duration::from_millis(20);
-    outbox.send(OP_BINARY, &[3; 900], Wait::Until(soon)).unwrap();
-    assert!(Instant::now() >= soon, "took the limit's room before its wait was over");
-
-    let (sent, sent_rx) = crossbeam_channel::bounded(1);
-    let waiting = {
-        let outbox = outbox.clone();
-        thread::spawn(move || sent.send(outbox.send(OP_BINARY, &[4; 10], Wait::Forever)).unwrap())
-    };
-    assert!(sent_rx.recv_timeout(Duration::from_millis(50)).is_err(), "did not wait at the pace");
-    drain(&outbox);
-    sent_rx.recv_timeout(Duration::from_secs(10)).expect("a waiting sender was never woken").unwrap();
-    waiting.join().unwrap();
-}
-
 /// The queue is bounded in bytes: what does not fit is refused (or waits), never dropped;
 /// an empty queue takes a message of any size; control frames always fit; bytes that leave
 /// make room for a waiting sender.
 #[test]
 fn a_full_queue_refuses_or_waits_for_room() {
     let (outbox, _poll) = outbox(None, None);
-    let outbox = Arc::new(Outbox { limit: 1000, pace: 1000, ..outbox });
+    let outbox = Arc::new(Outbox { limit: 1000, ..outbox });
     outbox.send(OP_BINARY, &[1; 5000], Wait::No).unwrap(); // larger than the limit, but alone
     assert!(matches!(outbox.send(OP_BINARY, &[2; 10], Wait::No), Err(Error::QueueFull)));
     let soon = Instant::now() + Duration::from_millis(20);

@@ -62,9 +62,9 @@ impl Input {
         Ok(n)
     }
 
-    /// The buffer's current size: what a read may bring at most.
-    pub(super) fn size(&self) -> usize {
-        self.buf.len()
+    /// The last read filled the buffer: the socket may hold more.
+    pub(super) fn filled(&self) -> bool {
+        self.filled
     }
 
     /// Larger than an idle connection needs.

@@ -169,8 +169,7 @@ impl Connection {
             write_timeout,
             busy_poll,
             handshake,
-        } =
-            parts;
+        } = parts;
         let mut timers = Timers::default();
         if let Some(interval) = ping_interval {
             timers.set(Timer::Ping, Instant::now() + interval);
@@ -351,7 +350,7 @@ impl Connection {
         for reads in 0..READS_PER_TURN {
             // Between reads, what the socket takes is written: both directions keep moving
             // while the server streams to us (a bulk echo would otherwise go half-duplex).
-            if reads > 0 && self.writable && self.outbox.has_pending() && self.flush().is_end() {
+            if reads > 0 && self.flush_pending() {
                 return Step::End;
             }
             // The last read took less than it could: the socket had no more (see below).
@@ -363,7 +362,7 @@ impl Connection {
                 let read = match self.protocol.read_payload(|room| transport.read_into(room)) {
                     Some(fed) => fed,
                     None => self.input.read_with(|buf| transport.read_into(buf)).map(|n| {
-                        drained = n < self.input.size() && self.short_read_drains();
+                        drained = !self.input.filled() && self.short_read_drains();
                         (n, Ok(None))
                     }),
                 };
@@ -441,7 +440,7 @@ impl Connection {
             // A reply to the first message of a turn leaves at once, before the read that
             // finds the socket empty: request/response pays no extra syscall of latency.
             // Replies to the rest of a burst leave together.
-            if *delivered == 1 && self.writable && self.outbox.has_pending() && self.flush().is_end() {
+            if *delivered == 1 && self.flush_pending() {
                 return Some(Step::End);
             }
         }
@@ -549,6 +548,12 @@ impl Connection {
 
     fn queue_close(&mut self, frame: &CloseFrame) {
         self.close_end = Some(self.outbox.push_control(OP_CLOSE, &frame.payload()));
+    }
+
+    /// In the middle of reading: writes what is queued, if anything is and the socket takes
+    /// bytes. True when the connection ended.
+    fn flush_pending(&mut self) -> bool {
+        self.writable && self.outbox.has_pending() && self.flush().is_end()
     }
 
     fn flush(&mut self) -> Step {

@@ -559,3 +559,17 @@ pub fn connected_through(proxy: &FaultProxy, close_timeout: Duration) -> (WebSoc
     client.connect(&[]).unwrap();
     (client, rx)
 }
+
+/// Disconnects from a peer that will never answer the Close, and checks that `disconnect`
+/// returned with the one `None` once `close_timeout` had passed, and not much later.
+/// Returns how long it took.
+pub fn disconnect_after_close_timeout(client: &WebSocketClient, rx: &Events, close_timeout: Duration) -> Duration {
+    let start = Instant::now();
+    client.disconnect().unwrap();
+    let took = start.elapsed();
+    assert_eq!(rx.try_recv(), Ok(None), "the None when disconnect returns");
+    eprintln!("disconnect took {took:?} (close_timeout {close_timeout:?})");
+    assert!(took >= close_timeout, "gave up before close_timeout: {took:?}");
+    assert!(took < close_timeout + secs(2), "disconnect took {took:?}");
+    took
+}

@@ -53,8 +53,9 @@
 //! all protocol state, and sleeps in the operating system's poller (epoll, kqueue, IOCP
 //! through `mio`) until the socket is ready, it is woken, or it is time for a heartbeat
 //! ping: an idle connection costs no CPU between pings. A `send` frames the message on the
-//! caller's thread and queues it (waiting for room once [`Options::send_queue_limit`] bytes
-//! are queued; [`Handle::try_send`] hands the message back instead); it goes out at
+//! caller's thread and queues it (waiting for the queue to drain once
+//! [`Options::send_high_water`] bytes are queued; [`Handle::try_send`] hands the message
+//! back only at [`Options::send_queue_limit`]); it goes out at
 //! once, written by the connection thread in one batch with others if it is awake, or by
 //! the caller itself while the thread sleeps or runs the callback. The callback runs on
 //! the connection thread; from inside it, use the [`Handle`] given by

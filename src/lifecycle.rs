@@ -319,7 +319,7 @@ impl Shared {
             }
             _ => (None, None),
         };
-        let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), encoder, observer.clone(), o.send_queue_limit));
+        let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), encoder, observer.clone(), (o.send_queue_limit, o.send_high_water)));
         let parts = Parts {
             transport,
             tail,

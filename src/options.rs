@@ -92,11 +92,21 @@ pub struct Options {
     /// before the connection is declared dead (a server that stopped reading).
     /// `None` waits for ever. Defaults to 30 seconds.
     pub write_timeout: Option<Duration>,
-    /// Bytes of frames the outgoing queue holds before senders wait for room (`send`,
-    /// `send_timeout`) or are refused (`try_send`); the queue is never closed for being full.
-    /// A single message larger than this is still accepted when the queue is empty.
-    /// Defaults to 16 MiB.
+    /// Bytes of frames the outgoing queue holds at most: beyond it `try_send` hands the
+    /// message back and a send from inside the callback fails with `QueueFull`; the queue is
+    /// never closed for being full. A single message larger than this is still accepted when
+    /// the queue is empty. Senders that can wait (`send`, `send_timeout`) wait for room
+    /// sooner, at [`send_high_water`](Self::send_high_water). Defaults to 16 MiB.
     pub send_queue_limit: usize,
+    /// Bytes queued past which senders that can wait (`send`, and `send_timeout` until its
+    /// time is up) wait for the queue to drain to half this before they queue more; capped
+    /// at `send_queue_limit`. A sending loop then runs at the network's pace with about this
+    /// much in flight, as a blocking socket write would: running further ahead gains it
+    /// nothing, and every byte beyond touches fresh, cold memory (measured in the README).
+    /// The rest of `send_queue_limit` is headroom for those that cannot wait: `try_send`,
+    /// and sends from inside the callback. Set it to `send_queue_limit` to let `send` fill
+    /// the whole queue. Defaults to 1 MiB (Python websockets' `write_limit` is 32 KiB).
+    pub send_high_water: usize,
     /// How long the connection thread polls the socket without blocking before it sleeps,
     /// so that an answer arriving within that time costs no wake-up: a request/response
     /// exchange gets faster than a blocking read (measured in the README). Only while it
@@ -169,6 +179,7 @@ impl Options {
             pong_timeout: Duration::from_secs(20),
             write_timeout: Some(Duration::from_secs(30)),
             send_queue_limit: 16 << 20,
+            send_high_water: 1 << 20,
             busy_poll: Duration::from_micros(50),
             reconnect: None,
         })
@@ -308,6 +319,21 @@ impl Options {
     /// Sets [`Options::send_queue_limit`].
     pub fn send_queue_limit(mut self, bytes: usize) -> Self {
         self.send_queue_limit = bytes;
+        self
+    }
+
+    /// Sets [`Options::send_high_water`].
+    ///
+    /// ```
+    /// // Let `send` queue up to the whole 64 MiB before it waits (for a program that sends
+    /// // bursts larger than 1 MiB and must not be held up by the network).
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001")?
+    ///     .send_queue_limit(64 << 20)
+    ///     .send_high_water(64 << 20);
+    /// # Ok::<(), wsthread::Error>(())
+    /// ```
+    pub fn send_high_water(mut self, bytes: usize) -> Self {
+        self.send_high_water = bytes;
         self
     }
 

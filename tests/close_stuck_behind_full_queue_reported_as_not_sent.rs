@@ -41,7 +41,7 @@ fn close_stuck_behind_full_queue_reported_as_not_sent() {
     let options = Options::new(&server.ws_url("/"))
         .unwrap()
         .close_timeout(close_timeout)
-        .send_queue_limit(2 * MESSAGES * SIZE)
+        .send_queue_limit(2 * MESSAGES * SIZE).send_high_water(2 * MESSAGES * SIZE)
         .write_timeout(None);
     let (callback, rx) = collector();
     let client = Arc::new(WebSocketClient::new(callback, options).unwrap());

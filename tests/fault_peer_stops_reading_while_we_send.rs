@@ -23,8 +23,10 @@ fn peer_stops_reading_while_we_send() {
 
     proxy.set(Fault::StopReadingClient);
     let to_server = proxy.forwarded_to_server();
+    // Queued with `try_send`, which takes the whole `send_queue_limit` (16 MiB); `send`
+    // would wait at `send_high_water` (1 MiB) for a drain that never comes.
     for i in 0..MESSAGES {
-        client.send(vec![i as u8; SIZE]).unwrap();
+        client.try_send(vec![i as u8; SIZE]).unwrap();
     }
     disconnect_after_close_timeout(&client, &rx, close_timeout);
 

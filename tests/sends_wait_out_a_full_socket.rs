@@ -11,6 +11,13 @@ use wsthread::{Options, WebSocketClient};
 const MESSAGES: usize = 48;
 const SIZE: usize = 192 * 1024; // 9 MiB in all: twice what loopback socket buffers hold here
 
+/// `send` may fill the whole queue (16 MiB) instead of waiting at the high water (1 MiB):
+/// the sends must all return while the server reads nothing.
+fn whole_queue(options: Options) -> Options {
+    let limit = options.send_queue_limit;
+    options.send_high_water(limit)
+}
+
 /// Each message its own bytes, numbered at the front.
 fn payload(i: usize) -> Vec<u8> {
     let mut p = vec![(i * 37 % 251) as u8; SIZE];
@@ -44,7 +51,7 @@ fn sends_wait_out_a_full_socket() {
         let _ = c.write_close(1001, "");
     });
     let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, Options::new(&server.ws_url("/")).unwrap()).unwrap();
+    let client = WebSocketClient::new(callback, whole_queue(Options::new(&server.ws_url("/")).unwrap())).unwrap();
     client.connect(&[]).unwrap();
 
     for i in 0..MESSAGES {
@@ -83,6 +90,7 @@ fn wss_sends_wait_out_a_full_socket() {
         }
     });
     let options = Options::new(&server.wss_url("/")).unwrap().root_certs(RootCerts::None).add_root_certificate_pem(ca.pem());
+    let options = whole_queue(options);
     let (callback, rx) = collector();
     let client = WebSocketClient::new(callback, options).unwrap();
     client.connect(&[]).unwrap();

@@ -28,7 +28,7 @@ fn server_close_under_full_queue_is_not_clean() {
     let options = Options::new(&server.ws_url("/"))
         .unwrap()
         .close_timeout(secs(1))
-        .send_queue_limit(2 * MESSAGES * SIZE)
+        .send_queue_limit(2 * MESSAGES * SIZE).send_high_water(2 * MESSAGES * SIZE)
         .write_timeout(None);
     let (callback, rx) = collector();
     let client = WebSocketClient::new(callback, options).unwrap();

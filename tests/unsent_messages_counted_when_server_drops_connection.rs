@@ -16,7 +16,7 @@ const SIZE: usize = 2 << 20; // 64 MiB in all, far more than loopback socket buf
 /// count of what never left.
 fn check(options: Options, go: Sender<()>) {
     // Everything queued at once: no waiting for room, no write deadline.
-    let options = options.send_queue_limit(2 * MESSAGES * SIZE).write_timeout(None);
+    let options = options.send_queue_limit(2 * MESSAGES * SIZE).send_high_water(2 * MESSAGES * SIZE).write_timeout(None);
     let (callback, rx) = collector();
     let client = WebSocketClient::new(callback, options).unwrap();
     client.connect(&[]).unwrap();

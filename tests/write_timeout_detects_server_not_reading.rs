@@ -20,6 +20,7 @@ fn write_timeout_detects_server_not_reading() {
         .unwrap()
         .write_timeout(Some(ms(300)))
         .send_queue_limit(4 << 20)
+        .send_high_water(4 << 20)
         .close_timeout(secs(5));
     let (callback, rx) = collector();
     let client = WebSocketClient::new(callback, options).unwrap();

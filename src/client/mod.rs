@@ -370,8 +370,9 @@ impl Handle {
     /// in order with every other message sent through this client. (On a `ws://`
     /// connection whose thread is asleep, this thread writes it to the socket itself.)
     ///
-    /// When the queue is full ([`Options::send_queue_limit`](crate::Options::send_queue_limit)),
-    /// waits for room: a server that reads slowly slows the sender down, and memory stays
+    /// Once [`Options::send_high_water`](crate::Options::send_high_water) bytes (1 MiB) are
+    /// queued, waits for the queue to drain to half that: a sending loop moves at the
+    /// network's pace, a server that reads slowly slows the sender down, and memory stays
     /// bounded. The wait ends when the connection does (a server that stopped reading is
     /// caught by `write_timeout`). From inside the callback, whose thread is the one that
     /// would make room, it fails with [`Error::QueueFull`] instead of waiting for itself.
@@ -408,8 +409,10 @@ impl Handle {
         }
     }
 
-    /// Like [`send`](Self::send), but waits at most `timeout` for room; then hands the
-    /// message back in [`TrySendError::Full`].
+    /// Like [`send`](Self::send), but waits at most `timeout` for the queue to drain; then
+    /// it takes what room [`Options::send_queue_limit`](crate::Options::send_queue_limit)
+    /// leaves, as [`try_send`](Self::try_send) does, or hands the message back in
+    /// [`TrySendError::Full`].
     ///
     /// ```no_run
     /// # fn main() -> Result<(), wsthread::Error> {

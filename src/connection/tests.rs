@@ -22,7 +22,7 @@ fn an_internal_panic_still_sends_close_1011() {
     poll.registry().register(&mut socket, SOCKET, Interest::READABLE | Interest::WRITABLE).unwrap();
     let waker = Arc::new(Waker::new(poll.registry(), WAKER).unwrap());
     let transport = Transport::Plain(Arc::new(socket));
-    let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), None, None, usize::MAX));
+    let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), None, None, (usize::MAX, usize::MAX)));
     let observer: FrameObserver = Arc::new(|_, _, _| panic!("observer bug"));
     let protocol = Protocol::new(Limits::default(), None, Some(observer));
     let status = Arc::new(Status::new());

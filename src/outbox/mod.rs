@@ -17,7 +17,8 @@
 //!
 //! The queue is bounded in bytes (`Options::send_queue_limit`): a data frame that does not
 //! fit waits for room, or is refused, as the sender chose ([`Wait`]); control frames always
-//! fit. Nothing is ever dropped for lack of room, and the connection is never closed for it.
+//! fit. Senders that wait do so sooner, at `Options::send_high_water`, which keeps a sending
+//! loop's data in flight small and warm; the rest of the limit is for those that cannot. Nothing is ever dropped for lack of room, and the connection is never closed for it.
 //! Whole messages that never left are handed back when the connection ends
 //! ([`Outbox::finish`]), read back from the queued frames themselves (unmasked), so that a
 //! send keeps no copy of its message.
@@ -87,11 +88,14 @@ pub(crate) struct Outbox {
     /// Signalled when a fragmented message ends, or the queue closes: whole messages of
     /// other senders wait for it.
     stream_done: Condvar,
-    /// Signalled when bytes leave and the queue is down to half its limit, or the queue
-    /// closes: senders waiting for room wait on it.
+    /// Signalled when bytes leave and the queue is down to half its high water, or the
+    /// queue closes: senders waiting for room wait on it.
     room: Condvar,
     /// `Options::send_queue_limit`.
     limit: usize,
+    /// What a sender that can wait lets the queue hold: `Options::send_high_water`, at most
+    /// `limit`.
+    high_water: usize,
     waker: Arc<Waker>,
     observer: Option<FrameObserver>,
     /// A [`Thread`]. Changed to and from `Asleep` only under the queue's lock (with the
@@ -192,13 +196,14 @@ struct Queue {
 }
 
 impl Outbox {
-    /// An empty queue for frames to `writer` (`None` in tests: only the thread writes).
+    /// An empty queue for frames to `writer` (`None` in tests: only the thread writes),
+    /// holding at most `limit` bytes, and `high_water` for senders that wait.
     pub(crate) fn new(
         waker: Arc<Waker>,
         writer: Option<Transport>,
         encoder: Option<Box<dyn Encoder>>,
         observer: Option<FrameObserver>,
-        limit: usize,
+        (limit, high_water): (usize, usize),
     ) -> Outbox {
         let mut queue = Queue::new(writer);
         queue.encoder = encoder;
@@ -210,6 +215,7 @@ impl Outbox {
             stream_done: Condvar::new(),
             room: Condvar::new(),
             limit,
+            high_water: high_water.min(limit),
             waker,
             observer,
             thread,
@@ -326,6 +332,14 @@ impl Outbox {
             if q.closed {
                 return Err(Error::NotConnected);
             }
+            let in_callback = IN_CALLBACK_OF.with(Cell::get) == self as *const Outbox as usize;
+            // A sender whose wait is over takes what room the limit leaves, as `try_send` does.
+            let waited_enough = match wait {
+                Wait::No => true,
+                Wait::Until(at) => Instant::now() >= at,
+                Wait::Forever => false,
+            };
+            let bound = if waited_enough || in_callback { self.limit } else { self.high_water };
             let condvar = match &q.stream {
                 Some(stream) if starts && stream.thread == thread::current().id() => {
                     return Err(FrameError::MessageInProgress.into())
@@ -333,8 +347,13 @@ impl Outbox {
                 Some(_) if starts => &self.stream_done,
                 // Room: an empty queue takes any message, however large, so that none is
                 // too large to send at all.
-                _ if q.pending == 0 || q.pending.saturating_add(frame::encoded_len(len)) <= self.limit => return Ok(q),
-                _ if IN_CALLBACK_OF.with(Cell::get) == self as *const Outbox as usize => return Err(Error::QueueFull),
+                _ if q.pending == 0 || q.pending.saturating_add(frame::encoded_len(len)) <= bound => return Ok(q),
+                // A message larger than the high water goes in once the queue is down to half
+                // of it (as a smaller one would), within the limit.
+                _ if q.pending <= self.high_water / 2 && q.pending.saturating_add(frame::encoded_len(len)) <= self.limit => {
+                    return Ok(q)
+                }
+                _ if in_callback => return Err(Error::QueueFull),
                 _ => &self.room,
             };
             let mut until = match wait {
@@ -563,9 +582,10 @@ impl Outbox {
             while q.originals.front().is_some_and(|(end, _)| *end <= written_total) {
                 q.originals.pop_front();
             }
-            // Senders waiting for room are woken once the queue is down to half its limit
-            // (or empty), not by every write: fewer wake-ups, and each finds room for more.
-            if wrote > 0 && q.pending <= self.limit / 2 {
+            // Senders waiting for room are woken once the queue is down to half its high
+            // water (or empty), not by every write: fewer wake-ups, and each finds room for
+            // more. (Only senders that can wait ever wait, and they wait for the high water.)
+            if wrote > 0 && q.pending <= self.high_water / 2 {
                 self.room.notify_all();
             }
             // What the socket did not take goes back in front, before anything queued since.

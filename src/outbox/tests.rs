@@ -5,7 +5,7 @@ use crate::frame::{OP_PING, OP_PONG};
 fn outbox(encoder: Option<Box<dyn Encoder>>, observer: Option<FrameObserver>) -> (Outbox, mio::Poll) {
     let poll = mio::Poll::new().unwrap();
     let waker = Arc::new(Waker::new(poll.registry(), mio::Token(1)).unwrap());
-    (Outbox::new(waker, None, encoder, observer, usize::MAX), poll)
+    (Outbox::new(waker, None, encoder, observer, (usize::MAX, usize::MAX)), poll)
 }
 
 fn counts(unsent: Unsent) -> (usize, u64) {
@@ -226,13 +226,45 @@ fn text_fragments_stay_valid_utf8() {
     assert_eq!([first, second].concat(), "hé".as_bytes());
 }
 
+/// Senders that can wait stop at the high water; those that cannot (and those whose wait is
+/// over) use the whole limit.
+#[test]
+fn waiting_senders_keep_to_the_high_water_the_others_to_the_limit() {
+    let (outbox, _poll) = outbox(None, None);
+    let outbox = Arc::new(Outbox { limit: 4000, high_water: 1000, ..outbox });
+    outbox.send(OP_BINARY, &[1; 900], Wait::No).unwrap();
+    outbox.send(OP_BINARY, &[2; 900], Wait::No).unwrap(); // beyond the high water, within the limit
+    let soon = Instant::now() + Duration::from_millis(20);
+    outbox.send(OP_BINARY, &[3; 900], Wait::Until(soon)).unwrap();
+    assert!(Instant::now() >= soon, "took the limit's room before its wait was over");
+    assert!(matches!(outbox.send(OP_BINARY, &[4; 2000], Wait::No), Err(Error::QueueFull)), "went past the limit");
+
+    let (sent, sent_rx) = crossbeam_channel::bounded(1);
+    let waiting = {
+        let outbox = outbox.clone();
+        thread::spawn(move || sent.send(outbox.send(OP_BINARY, &[5; 10], Wait::Forever)).unwrap())
+    };
+    assert!(sent_rx.recv_timeout(Duration::from_millis(50)).is_err(), "did not wait at the high water");
+    drain(&outbox);
+    sent_rx.recv_timeout(Duration::from_secs(10)).expect("a waiting sender was never woken").unwrap();
+    waiting.join().unwrap();
+
+    // A message larger than the high water goes in once the queue is down to half of it,
+    // not only into an empty queue.
+    drain(&outbox);
+    outbox.send(OP_BINARY, &[6; 400], Wait::No).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    outbox.send(OP_BINARY, &[7; 1500], Wait::Until(deadline)).unwrap();
+    assert!(Instant::now() < deadline, "a large message waited for an empty queue");
+}
+
 /// The queue is bounded in bytes: what does not fit is refused (or waits), never dropped;
 /// an empty queue takes a message of any size; control frames always fit; bytes that leave
 /// make room for a waiting sender.
 #[test]
 fn a_full_queue_refuses_or_waits_for_room() {
     let (outbox, _poll) = outbox(None, None);
-    let outbox = Arc::new(Outbox { limit: 1000, ..outbox });
+    let outbox = Arc::new(Outbox { limit: 1000, high_water: 1000, ..outbox });
     outbox.send(OP_BINARY, &[1; 5000], Wait::No).unwrap(); // larger than the limit, but alone
     assert!(matches!(outbox.send(OP_BINARY, &[2; 10], Wait::No), Err(Error::QueueFull)));
     let soon = Instant::now() + Duration::from_millis(20);

@@ -27,7 +27,7 @@ use crate::dial::SOCKET;
 use crate::events::EventSink;
 use crate::frame::{OP_CLOSE, OP_PONG};
 use crate::message::Message;
-use crate::outbox::Outbox;
+use crate::outbox::{Outbox, Sleep};
 use crate::protocol::{CloseFrame, CloseState, Event, Protocol, Violation};
 use crate::report::Handshake;
 use crate::state::{State, Status};
@@ -139,7 +139,7 @@ pub(crate) struct Connection {
     /// Received bytes not yet fed to the protocol.
     input: Input,
     readable: bool,
-    writable: bool,
+    writable: Writable,
     /// Where our Close frame ends in the outgoing stream, once queued.
     close_end: Option<u64>,
     /// The latest ping's payload, while its pong waits for earlier ones to leave.
@@ -152,6 +152,18 @@ pub(crate) struct Connection {
     write_shut: bool,
     /// The callback panicked: it gets no more messages, only the final `None`.
     sink_broken: bool,
+}
+
+/// Whether the connection thread may write to the socket now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Writable {
+    /// It takes bytes, as far as we know.
+    Yes,
+    /// It took none the last time: the poller says when it drains.
+    No,
+    /// Handed to a sender waiting for room, which writes on its own thread: the poller says
+    /// when the socket drains again, or the sender gives it back.
+    Handed,
 }
 
 impl Connection {
@@ -193,7 +205,7 @@ impl Connection {
             input: Input::new(&tail),
             // The handshake may have consumed the readiness edges: start by trying both.
             readable: true,
-            writable: true,
+            writable: Writable::Yes,
             close_end: None,
             pong_pending: None,
             pongs_queued: VecDeque::new(),
@@ -261,13 +273,16 @@ impl Connection {
         if let Some(request) = self.outbox.take_close_request() {
             self.start_close(request.code, &request.reason, request.within);
         }
-        if self.writable {
+        if self.writable == Writable::Handed && self.outbox.take_returned() {
+            self.writable = Writable::Yes;
+        }
+        if self.writable == Writable::Yes {
             step = step.and(self.flush());
         }
         if self.readable && !step.is_end() {
             step = step.and(if self.protocol.state().reads() { self.read(sink) } else { self.discard() });
         }
-        if self.writable && !step.is_end() {
+        if self.writable == Writable::Yes && !step.is_end() {
             step = step.and(self.flush());
         }
         step
@@ -277,8 +292,13 @@ impl Connection {
     /// Returns false when the poller failed.
     fn sleep(&mut self, events: &mut Events, now: Instant) -> bool {
         // Senders take over the writing while we sleep; refused while there is work left.
-        let Some(spares) = self.outbox.may_sleep(self.writable && !self.write_shut) else {
-            return true;
+        let spares = match self.outbox.may_sleep(self.writable == Writable::Yes && !self.write_shut) {
+            Sleep::Granted { spares } => spares,
+            Sleep::Refused => return true,
+            Sleep::WritableAgain => {
+                self.writable = Writable::Yes;
+                return true;
+            }
         };
         if (spares || self.input.is_grown()) && self.timers.get(Timer::Trim).is_none() {
             self.timers.set(Timer::Trim, now + SPARES_KEPT);
@@ -311,7 +331,7 @@ impl Connection {
                     self.edges = Edges::Ended;
                 }
                 if event.is_writable() || event.is_write_closed() || event.is_error() {
-                    self.writable = true;
+                    self.writable = Writable::Yes;
                 }
             }
             // WAKER: requests are taken at the top of the next turn.
@@ -531,7 +551,7 @@ impl Connection {
     /// from the last progress.
     fn watch_writes(&mut self) {
         let Some(timeout) = self.write_timeout else { return };
-        if self.writable {
+        if self.writable == Writable::Yes {
             // The last write was taken whole (or the socket said it takes more): no stall,
             // and no lock to take.
             self.timers.clear(Timer::Write);
@@ -553,10 +573,16 @@ impl Connection {
     /// In the middle of reading: writes what is queued, if anything is and the socket takes
     /// bytes. True when the connection ended.
     fn flush_pending(&mut self) -> bool {
-        self.writable && self.outbox.has_pending() && self.flush().is_end()
+        self.writable == Writable::Yes && self.outbox.has_pending() && self.flush().is_end()
     }
 
     fn flush(&mut self) -> Step {
+        // A sender waiting for room (a sending loop ahead of the network) writes the queue on
+        // its own thread while this one reads: a bulk echo's two copies run in parallel.
+        if self.outbox.hand_over() {
+            self.writable = Writable::Handed;
+            return Step::Idle;
+        }
         match self.outbox.flush_into(&mut &self.transport) {
             Ok(()) => {
                 self.queue_pong();
@@ -567,7 +593,7 @@ impl Connection {
                 Step::Idle
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.writable = false;
+                self.writable = Writable::No;
                 Step::Idle
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Step::Busy,

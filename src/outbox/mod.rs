@@ -13,6 +13,12 @@
 //!   the queue itself: one send, one syscall, no thread hop. Anything the socket does not
 //!   take (or any error) is left for the connection thread, which is woken for it.
 //!
+//! - while a sender waits for room (a sending loop ahead of the network), the connection
+//!   thread hands the socket to it when the poller says it takes bytes again: the waiting
+//!   sender writes the queue on its own thread while the connection thread goes on reading,
+//!   so the two directions' copies run in parallel, as a blocking reader and writer would.
+//!   It gives the socket back if it emptied the queue or met an error.
+//!
 //! The wake-up (a syscall) rings at most once per sleep.
 //!
 //! The queue is bounded in bytes (`Options::send_queue_limit`): a data frame that does not
@@ -118,6 +124,31 @@ enum Thread {
     Asleep,
 }
 
+/// The socket's writability, handed by the connection thread to a sender waiting for room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handoff {
+    /// The thread writes (or waits for the poller to say it may).
+    None,
+    /// The thread handed it over: the first waiting sender to wake writes the queue.
+    Handed,
+    /// A sender emptied the queue (or met an error): the thread may write again without
+    /// waiting for the poller, which will not say so again.
+    Returned,
+}
+
+/// What the connection thread may do instead of sleeping ([`Outbox::may_sleep`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sleep {
+    /// Not sleep: there is work (a close request, bytes to write on a socket that takes
+    /// them).
+    Refused,
+    /// Not sleep: a sender it handed the socket to gave it back; it may write again.
+    WritableAgain,
+    /// Sleep; senders write for themselves meanwhile. `spares`: more spare chunks are kept
+    /// than an idle connection needs (see `trim_spares`).
+    Granted { spares: bool },
+}
+
 /// How long a sender waits for room in a full queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Wait {
@@ -187,6 +218,10 @@ struct Queue {
     /// The last write stopped on a full socket: senders leave the rest to the thread, which
     /// waits for the socket to become writable, instead of each trying again.
     blocked: bool,
+    /// Senders waiting on `room` right now.
+    waiting: usize,
+    /// Where the socket's writability stands between the thread and waiting senders.
+    handoff: Handoff,
     /// While the connection lives: the stream senders may write to.
     writer: Option<Transport>,
     /// A negotiated extension's sending half: transforms data messages in queue order.
@@ -376,13 +411,59 @@ impl Outbox {
                 }
             }
             wrote = false;
+            let room = std::ptr::eq(condvar, &self.room);
+            q.waiting += usize::from(room);
             match until {
                 Some(at) => {
                     condvar.wait_until(&mut q, at);
                 }
                 None => condvar.wait(&mut q),
             }
+            if room {
+                q.waiting -= 1;
+                q = self.take_handoff(q);
+            }
         }
+    }
+
+    /// The thread may hand the socket to a sender waiting for room: true if it did. Only
+    /// while data waits and nobody writes, and not once the queue is closing (the thread
+    /// writes the Close itself).
+    pub(crate) fn hand_over(&self) -> bool {
+        let mut q = self.queue.lock();
+        if q.waiting == 0 || q.pending == 0 || q.writing || q.closed || q.writer.is_none() || q.handoff == Handoff::Handed {
+            return false;
+        }
+        q.handoff = Handoff::Handed;
+        // All: a sender waiting for room in `drain_during_callback` may be the one woken.
+        self.room.notify_all();
+        true
+    }
+
+    /// After a wait on `room`: if the thread handed over the socket, this sender writes the
+    /// queue now. A full socket keeps it handed out: the poller tells the thread when it
+    /// drains, and the thread hands it over again. An empty queue or an error gives it back.
+    fn take_handoff<'a>(&'a self, mut q: MutexGuard<'a, Queue>) -> MutexGuard<'a, Queue> {
+        if q.handoff != Handoff::Handed {
+            return q;
+        }
+        q.handoff = Handoff::None;
+        let result = match q.writer.clone() {
+            Some(writer) => {
+                drop(q);
+                let result = self.write(&mut &writer, false);
+                q = self.queue.lock();
+                result
+            }
+            None => Err(io::ErrorKind::NotConnected.into()),
+        };
+        if !matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            q.handoff = Handoff::Returned;
+            if self.thread_is(Thread::Asleep) {
+                self.wake(&mut q);
+            }
+        }
+        q
     }
 
     /// Queues a whole data message, through the extension if one is negotiated.
@@ -481,7 +562,10 @@ impl Outbox {
                 Wait::Until(at) => at.min(next),
                 _ => next,
             };
+            q.waiting += 1;
             self.room.wait_until(&mut q, at);
+            q.waiting -= 1;
+            let q = self.take_handoff(q);
             drop(q);
             if self.write(&mut { writer }, false).is_ok() {
                 return;
@@ -620,18 +704,31 @@ impl Outbox {
         }
     }
 
-    /// The thread wants to sleep. Refused (`None`) while it has work: a close request, or
-    /// bytes to write on a socket that takes them. Otherwise senders write for themselves
-    /// (or wake it) from now on, and the answer says whether more spare chunks are kept
-    /// than an idle connection needs (see `trim_spares`).
-    pub(crate) fn may_sleep(&self, can_write: bool) -> Option<bool> {
-        let q = self.queue.lock();
+    /// The thread wants to sleep. Refused while it has work: a close request, bytes to
+    /// write on a socket that takes them, or the socket given back by a sender. Otherwise
+    /// senders write for themselves (or wake it) from now on.
+    pub(crate) fn may_sleep(&self, can_write: bool) -> Sleep {
+        let mut q = self.queue.lock();
+        if q.handoff == Handoff::Returned {
+            q.handoff = Handoff::None;
+            return Sleep::WritableAgain;
+        }
         // A sender writing at this moment finishes the job, or wakes us for what is left.
         if q.close_request.is_some() || (can_write && q.pending > 0 && !q.writing) {
-            return None;
+            return Sleep::Refused;
         }
         self.thread.store(Thread::Asleep as u8, Ordering::Release);
-        Some(q.spare.len() > 1)
+        Sleep::Granted { spares: q.spare.len() > 1 }
+    }
+
+    /// True (once) if a sender the thread handed the socket to has given it back.
+    pub(crate) fn take_returned(&self) -> bool {
+        let mut q = self.queue.lock();
+        let returned = q.handoff == Handoff::Returned;
+        if returned {
+            q.handoff = Handoff::None;
+        }
+        returned
     }
 
     /// The connection has been idle for a while: a burst's spare chunks go back to the
@@ -716,7 +813,10 @@ impl Outbox {
             bytes: q.queued_total - q.written_total,
             messages: unsent_messages(&mut q),
         };
+        // Senders still waiting for room count themselves out when they wake.
+        let waiting = q.waiting;
         *q = Queue::new(None);
+        q.waiting = waiting;
         self.close_locked(&mut q);
         unsent
     }
@@ -809,6 +909,8 @@ impl Queue {
             close_request: None,
             woken: false,
             blocked: false,
+            waiting: 0,
+            handoff: Handoff::None,
             writer,
             encoder: None,
             stream: None,

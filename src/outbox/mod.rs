@@ -32,7 +32,7 @@
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
@@ -102,6 +102,9 @@ pub(crate) struct Outbox {
     /// What a sender that can wait lets the queue hold: `Options::send_high_water`, at most
     /// `limit`.
     high_water: usize,
+    /// Senders waiting on `room` right now (changed under the queue's lock; read without it
+    /// by the thread, which hands the socket over only when someone waits).
+    waiting: AtomicUsize,
     waker: Arc<Waker>,
     observer: Option<FrameObserver>,
     /// A [`Thread`]. Changed to and from `Asleep` only under the queue's lock (with the
@@ -218,8 +221,6 @@ struct Queue {
     /// The last write stopped on a full socket: senders leave the rest to the thread, which
     /// waits for the socket to become writable, instead of each trying again.
     blocked: bool,
-    /// Senders waiting on `room` right now.
-    waiting: usize,
     /// Where the socket's writability stands between the thread and waiting senders.
     handoff: Handoff,
     /// While the connection lives: the stream senders may write to.
@@ -251,6 +252,7 @@ impl Outbox {
             room: Condvar::new(),
             limit,
             high_water: high_water.min(limit),
+            waiting: AtomicUsize::new(0),
             waker,
             observer,
             thread,
@@ -412,7 +414,9 @@ impl Outbox {
             }
             wrote = false;
             let room = std::ptr::eq(condvar, &self.room);
-            q.waiting += usize::from(room);
+            if room {
+                self.waiting.fetch_add(1, Ordering::Relaxed);
+            }
             match until {
                 Some(at) => {
                     condvar.wait_until(&mut q, at);
@@ -420,7 +424,7 @@ impl Outbox {
                 None => condvar.wait(&mut q),
             }
             if room {
-                q.waiting -= 1;
+                self.waiting.fetch_sub(1, Ordering::Relaxed);
                 q = self.take_handoff(q);
             }
         }
@@ -430,8 +434,13 @@ impl Outbox {
     /// while data waits and nobody writes, and not once the queue is closing (the thread
     /// writes the Close itself).
     pub(crate) fn hand_over(&self) -> bool {
+        // Without the lock, as the thread flushes every turn: a sender that starts waiting
+        // just after this is handed the socket at the next writable turn.
+        if self.waiting.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
         let mut q = self.queue.lock();
-        if q.waiting == 0 || q.pending == 0 || q.writing || q.closed || q.writer.is_none() || q.handoff == Handoff::Handed {
+        if q.pending == 0 || q.writing || q.closed || q.writer.is_none() || q.handoff == Handoff::Handed {
             return false;
         }
         q.handoff = Handoff::Handed;
@@ -562,9 +571,9 @@ impl Outbox {
                 Wait::Until(at) => at.min(next),
                 _ => next,
             };
-            q.waiting += 1;
+            self.waiting.fetch_add(1, Ordering::Relaxed);
             self.room.wait_until(&mut q, at);
-            q.waiting -= 1;
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
             let q = self.take_handoff(q);
             drop(q);
             if self.write(&mut { writer }, false).is_ok() {
@@ -813,10 +822,7 @@ impl Outbox {
             bytes: q.queued_total - q.written_total,
             messages: unsent_messages(&mut q),
         };
-        // Senders still waiting for room count themselves out when they wake.
-        let waiting = q.waiting;
         *q = Queue::new(None);
-        q.waiting = waiting;
         self.close_locked(&mut q);
         unsent
     }
@@ -909,7 +915,6 @@ impl Queue {
             close_request: None,
             woken: false,
             blocked: false,
-            waiting: 0,
             handoff: Handoff::None,
             writer,
             encoder: None,

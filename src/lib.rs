@@ -57,8 +57,9 @@
 //! [`Options::send_high_water`] bytes are queued; [`Handle::try_send`] hands the message
 //! back only at [`Options::send_queue_limit`]); it goes out at
 //! once, written by the connection thread in one batch with others if it is awake, or by
-//! the caller itself while the thread sleeps or runs the callback (or while the caller
-//! waits for the queue to drain: the thread hands it the socket and goes on reading). The callback runs on
+//! the caller itself while the thread sleeps or runs the callback (or, on `ws://`, while
+//! the caller waits for the queue to drain: the thread hands it the socket and goes on
+//! reading). The callback runs on
 //! the connection thread; from inside it, use the [`Handle`] given by
 //! [`WebSocketClient::with_handle`] to reply or disconnect.
 //!

@@ -115,18 +115,22 @@ pub(crate) fn encode(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: u8, paylo
     apply_mask(&mut out[body..], mask);
 }
 
-/// XORs `data` with the repeating `mask`, eight bytes at a time where possible.
-/// (tungstenite's own is private.)
+/// XORs `data` with the repeating `mask`. (tungstenite's own is private.)
 pub(crate) fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
-    let wide = u64::from_ne_bytes([mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3]]);
-    let mut chunks = data.chunks_exact_mut(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        chunk.copy_from_slice(&(u64::from_ne_bytes(word) ^ wide).to_ne_bytes());
+    // The mask repeated over a block: the loop over whole blocks compiles to a few vector
+    // XORs per block (eight bytes at a time took 5 % of a 1 KiB stream's client profile).
+    let mut block = [0u8; 32];
+    for (i, b) in block.iter_mut().enumerate() {
+        *b = mask[i % 4];
     }
-    // The tail starts at a multiple of 8, hence of 4: the mask restarts at its first byte.
-    for (byte, m) in chunks.into_remainder().iter_mut().zip(mask.iter().cycle()) {
+    let mut chunks = data.chunks_exact_mut(block.len());
+    for chunk in &mut chunks {
+        for (byte, m) in chunk.iter_mut().zip(&block) {
+            *byte ^= m;
+        }
+    }
+    // The tail starts at a multiple of the block, hence of 4: the mask restarts there.
+    for (byte, m) in chunks.into_remainder().iter_mut().zip(&block) {
         *byte ^= m;
     }
 }
@@ -165,6 +169,19 @@ pub(crate) mod tests {
             assert!(head.fin && !head.rsv1 && head.opcode == OP_BINARY);
             assert_eq!(got, payload, "length {len}");
             assert_eq!(used, out.len());
+        }
+    }
+
+    /// Byte i is XORed with mask byte i mod 4 (RFC 6455 §5.3), across block boundaries.
+    #[test]
+    fn the_mask_is_applied_as_the_rfc_defines_it() {
+        let mask = [0x12, 0x34, 0x56, 0x78];
+        for len in 0..100 {
+            let data: Vec<u8> = (0..len).map(|i| (i * 31 % 256) as u8).collect();
+            let mut masked = data.clone();
+            apply_mask(&mut masked, mask);
+            let expected: Vec<u8> = data.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]).collect();
+            assert_eq!(masked, expected, "length {len}");
         }
     }
 

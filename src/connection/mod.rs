@@ -341,7 +341,7 @@ impl Connection {
 
     /// Polls without blocking for as long as `busy_poll` says (and no deadline is due
     /// sooner), before the thread sleeps; `Some` once something happened, or the poller
-    /// failed. Senders write for themselves meanwhile, as during any sleep.
+    /// failed. Senders write (or wake the thread) meanwhile, as during any sleep.
     fn poll_first(&mut self, events: &mut Events, timeout: Option<Duration>) -> Option<io::Result<()>> {
         let window = self.busy_poll.next().min(timeout.unwrap_or(Duration::MAX));
         if window.is_zero() {

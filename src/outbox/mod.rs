@@ -9,10 +9,14 @@
 //! Who writes the queue to the socket (one writer at a time, never under the queue's lock):
 //! - while the connection thread is awake, it does, for everyone: a burst of sends leaves in
 //!   one write, and senders pay no wake-up;
-//! - while it sleeps, or runs the callback (which may block for any time), a sender writes
-//!   the queue itself: one send, one syscall, no thread hop. Anything the socket does not
-//!   take (or any error) is left for the connection thread, which is woken for it.
-//!
+//! - while it sleeps, the first sender writes the queue itself: a lone message (a request,
+//!   the next of a round trip) costs one syscall and no thread hop. Later senders in the same
+//!   sleep wake the thread and leave theirs to it: a sending loop costs one wake-up, and the
+//!   thread writes its messages in batches (one `sendto` per message otherwise: 23,374 for
+//!   100,000 messages of 1 KiB, against tokio-tungstenite's 800);
+//! - while it runs the callback (which may block for any time), senders write the queue
+//!   themselves. Anything the socket does not take (or any error) is left for the connection
+//!   thread, which is woken for it;
 //! - while a sender waits for room (a sending loop ahead of the network), the connection
 //!   thread hands the socket to it when the poller says it takes bytes again: the waiting
 //!   sender writes the queue on its own thread while the connection thread goes on reading,
@@ -110,7 +114,7 @@ pub(crate) struct Outbox {
     waiting: AtomicUsize,
     waker: Arc<Waker>,
     observer: Option<FrameObserver>,
-    /// A [`Thread`]. Changed to and from `Asleep` only under the queue's lock (with the
+    /// A [`Thread`]. Changed to and from the sleeping states only under the queue's lock (with the
     /// checks that decide it); entering and leaving the callback need no lock, because
     /// either way a sender that misreads it only queues for the thread, which flushes after
     /// the callback, or writes under `writing` like any writer. It is read per message.
@@ -126,8 +130,15 @@ enum Thread {
     /// Running the callback, which may take any time: other threads' sends write for
     /// themselves (the callback's own are written by the thread when it returns).
     InCallback,
-    /// Sleeping in the poller: senders write for themselves, or wake it.
+    /// Sleeping in the poller: the next sender writes for itself.
     Asleep,
+    /// Sleeping, and a sender has written since it fell asleep: the next senders wake it
+    /// and leave the writing to it. A lone message (a request, the next of a round trip)
+    /// leaves at once on its sender's thread; a stream of sends costs one wake-up, and the
+    /// thread writes them in batches (a `send` loop of 1 KiB messages made one syscall per
+    /// message when every sender wrote for itself: 23,374 `sendto` for 100,000 messages,
+    /// tokio-tungstenite 800).
+    AsleepAfterWrite,
 }
 
 /// The socket's writability, handed by the connection thread to a sender waiting for room.
@@ -150,7 +161,7 @@ pub(crate) enum Sleep {
     Refused,
     /// Not sleep: a sender it handed the socket to gave it back; it may write again.
     WritableAgain,
-    /// Sleep; senders write for themselves meanwhile. `spares`: more spare chunks are kept
+    /// Sleep; the first sender writes for itself meanwhile, the next wake it. `spares`: more spare chunks are kept
     /// than an idle connection needs (see `trim_spares`).
     Granted { spares: bool },
 }
@@ -471,7 +482,7 @@ impl Outbox {
         };
         if !matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
             q.handoff = Handoff::Returned;
-            if self.thread_is(Thread::Asleep) {
+            if self.is_asleep() {
                 self.wake(&mut q);
             }
         }
@@ -538,6 +549,14 @@ impl Outbox {
         };
         if q.writing || leave_it {
             return;
+        }
+        if self.thread_is(Thread::AsleepAfterWrite) {
+            self.wake(&mut q);
+            return;
+        }
+        if self.thread_is(Thread::Asleep) {
+            // Under the lock, as every change to and from the sleeping states.
+            self.thread.store(Thread::AsleepAfterWrite as u8, Ordering::Release);
         }
         let Some(writer) = q.writer.clone() else {
             self.wake(&mut q);
@@ -622,6 +641,10 @@ impl Outbox {
 
     fn thread_is(&self, state: Thread) -> bool {
         self.thread.load(Ordering::Acquire) == state as u8
+    }
+
+    fn is_asleep(&self) -> bool {
+        self.thread_is(Thread::Asleep) || self.thread_is(Thread::AsleepAfterWrite)
     }
 
     fn wake(&self, q: &mut Queue) {

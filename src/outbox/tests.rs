@@ -316,3 +316,39 @@ fn unsent_messages_are_handed_back_in_order() {
     assert_eq!(unsent.count, 3, "the binary, the fragmented and the last text");
     assert_eq!(unsent.messages, vec![Message::Binary(vec![9; 300]), Message::Text("héllo".into())]);
 }
+
+/// While the thread sleeps, the first sender writes its message at once; the next ones wake
+/// the thread and leave theirs to it (one wake-up and batched writes for a stream of sends,
+/// no added wait for a lone message). Its next sleep lets a sender write again.
+#[test]
+fn while_the_thread_sleeps_one_sender_writes_the_next_wake_it() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (_peer, _) = listener.accept().unwrap();
+    client.set_nonblocking(true).unwrap();
+    let transport = Transport::Plain(Arc::new(mio::net::TcpStream::from_std(client)));
+    let mut poll = mio::Poll::new().unwrap();
+    let waker = Arc::new(Waker::new(poll.registry(), mio::Token(1)).unwrap());
+    let outbox = Outbox::new(waker, Some(transport.clone()), None, None, (usize::MAX, usize::MAX));
+    let mut events = mio::Events::with_capacity(4);
+    let mut woken = |poll: &mut mio::Poll| {
+        poll.poll(&mut events, Some(std::time::Duration::ZERO)).unwrap();
+        events.iter().any(|e| e.token() == mio::Token(1))
+    };
+
+    for round in 0..2 {
+        assert!(matches!(outbox.may_sleep(true), Sleep::Granted { .. }), "round {round}");
+        outbox.send(OP_BINARY, &[1; 100], Wait::Forever).unwrap();
+        assert_eq!(outbox.pending(), 0, "the first send while it sleeps is written at once");
+        assert!(!woken(&mut poll), "and does not wake the thread");
+        outbox.send(OP_BINARY, &[2; 100], Wait::Forever).unwrap();
+        outbox.send(OP_BINARY, &[3; 100], Wait::Forever).unwrap();
+        assert_eq!(outbox.pending(), 2 * frame::encoded_len(100), "the next ones wait for the thread");
+        assert!(woken(&mut poll), "which they woke");
+        outbox.woke_up(false);
+        assert_eq!(outbox.may_sleep(true), Sleep::Refused, "it writes them before it sleeps");
+        outbox.flush_into(&mut &transport).unwrap();
+        assert_eq!(outbox.pending(), 0);
+    }
+    assert_eq!(outbox.written(), 6 * frame::encoded_len(100) as u64);
+}

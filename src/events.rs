@@ -14,6 +14,13 @@ pub(crate) trait EventSink: Send {
     fn opened(&mut self, _handshake: &Handshake) {}
     /// A complete data message arrived.
     fn message(&mut self, message: Message);
+    /// Takes a message only if that neither blocks nor runs the user's code (a channel with
+    /// room): the thread then goes on writing for senders, who leave their frames to it and
+    /// leave in batches. Hands it back otherwise, and `message` is called as a callback,
+    /// during which senders write for themselves (the thread may be held up for any time).
+    fn try_message(&mut self, message: Message) -> Result<(), Message> {
+        Err(message)
+    }
     /// The server pinged us (the pong is sent by the connection thread).
     fn ping(&mut self, _payload: &[u8]) {}
     /// A pong arrived.

@@ -155,6 +155,21 @@ impl EventSink for ChannelSink {
     fn message(&mut self, message: Message) {
         self.deliver(Event::Message(message), false);
     }
+    fn try_message(&mut self, message: Message) -> Result<(), Message> {
+        // `notify` is the user's code; an earlier `Closed` still waiting goes first.
+        if self.gone || self.notify.is_some() || self.lingering.is_some() {
+            return Err(message);
+        }
+        // Full, or the receiver gone: `message` deals with either.
+        match self.events.try_send(Event::Message(message)).map_err(TrySendError::into_inner) {
+            Ok(()) => Ok(()),
+            Err(Event::Message(message)) => Err(message),
+            Err(other) => {
+                self.deliver(other, false);
+                Ok(())
+            }
+        }
+    }
     fn ping(&mut self, payload: &[u8]) {
         self.deliver(Event::Ping(payload.to_vec()), false);
     }
@@ -172,5 +187,63 @@ impl EventSink for ChannelSink {
     }
     fn closed(&mut self, info: &CloseInfo) {
         self.deliver(Event::Closed(info.clone()), true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn text(s: &str) -> Message {
+        Message::Text(s.to_owned())
+    }
+
+    #[test]
+    fn a_message_is_taken_at_once_only_while_the_channel_has_room() {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let mut sink = ChannelSink::new(tx, None, Interrupt::new(), Box::new(|| {}));
+        assert_eq!(sink.try_message(text("a")), Ok(()));
+        // Full: handed back, for `message` to wait for room as a callback would.
+        assert_eq!(sink.try_message(text("b")), Err(text("b")));
+        assert!(matches!(rx.try_recv(), Ok(Event::Message(m)) if m == text("a")));
+        assert!(rx.try_recv().is_err());
+        assert_eq!(sink.try_message(text("c")), Ok(()));
+        assert!(matches!(rx.try_recv(), Ok(Event::Message(m)) if m == text("c")));
+    }
+
+    #[test]
+    fn with_a_notify_every_message_goes_the_way_of_a_callback() {
+        let (tx, rx) = crossbeam_channel::bounded(4);
+        let notified = Arc::new(AtomicUsize::new(0));
+        let counter = notified.clone();
+        let notify: Notify = Arc::new(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        let mut sink = ChannelSink::new(tx, Some(notify), Interrupt::new(), Box::new(|| {}));
+        assert_eq!(sink.try_message(text("a")), Err(text("a")));
+        sink.message(text("a"));
+        assert_eq!(notified.load(Ordering::Relaxed), 1);
+        assert!(matches!(rx.try_recv(), Ok(Event::Message(m)) if m == text("a")));
+    }
+
+    #[test]
+    fn a_receiver_found_gone_disconnects_once() {
+        let (tx, rx) = crossbeam_channel::bounded(4);
+        drop(rx);
+        let disconnects = Arc::new(AtomicUsize::new(0));
+        let counter = disconnects.clone();
+        let disconnect = Box::new(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        let mut sink = ChannelSink::new(tx, None, Interrupt::new(), disconnect);
+        for _ in 0..3 {
+            match sink.try_message(text("a")) {
+                Ok(()) => {}
+                Err(m) => sink.message(m),
+            }
+        }
+        assert_eq!(disconnects.load(Ordering::Relaxed), 1);
     }
 }

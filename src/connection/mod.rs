@@ -474,9 +474,9 @@ impl Connection {
                 if self.sink_broken {
                     return;
                 }
-                // Not as a callback if the sink can take it at once: senders meanwhile leave
-                // their frames to this thread rather than each make a syscall (the channel
-                // form's pipelined 1 KiB: one `sendto` per message otherwise).
+                // Not as a callback if the sink can take it at once (a channel with room):
+                // senders meanwhile leave their frames to this thread, which writes them in
+                // batches, rather than each make a syscall.
                 if let Err(message) = sink.try_message(message) {
                     self.call(sink, |s| s.message(message));
                 }

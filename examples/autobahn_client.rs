@@ -31,6 +31,10 @@ use wsthread::{DeflateOptions, Handle, Message, Options, WebSocketClient};
 /// case cannot stall CI.
 const CASE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A case that takes this long is named at the end (the longest, 9.x's 16 MiB messages,
+/// take a few seconds).
+const SLOW_CASE: Duration = Duration::from_secs(20);
+
 /// Connects to `url`, echoes every message if `echo`, and returns the first text message
 /// received once the server has closed.
 fn session(url: &str, echo: bool, deflate: DeflateOptions) -> Result<Option<String>, String> {
@@ -118,15 +122,27 @@ fn run(base: &str, agent: &str, plan: &[(String, DeflateOptions)]) -> Result<(),
         .map_err(|e| format!("getCaseCount: {count:?} is not a number: {e}"))?;
     println!("autobahn_client: {count} cases, the last {} with their own offers", plan.len());
     let planned = count.checked_sub(plan.len()).ok_or("the plan has more cases than the server")?;
+    // Cases that hung or took long, told again at the end where a log's tail shows them.
+    let mut remarks = Vec::new();
     for case in 1..=count {
         let (id, deflate) = match case.checked_sub(planned + 1) {
             Some(i) => (plan[i].0.as_str(), plan[i].1.clone()),
             None => ("", default.clone()),
         };
+        let started = Instant::now();
         // A case that ends badly is the server's to judge; only a hang is ours to report.
-        if let Err(e) = session(&format!("{base}/runCase?case={case}&agent={agent}"), true, deflate) {
-            eprintln!("autobahn_client: case {case} {id}: {e}");
+        let result = session(&format!("{base}/runCase?case={case}&agent={agent}"), true, deflate);
+        let took = started.elapsed();
+        let name = if id.is_empty() { format!("case {case}") } else { format!("case {case} ({id})") };
+        if let Err(e) = result {
+            eprintln!("autobahn_client: {name}: {e}");
+            remarks.push(format!("{name}: {e}"));
+        } else if took >= SLOW_CASE {
+            remarks.push(format!("{name}: took {took:.1?}"));
         }
+    }
+    for remark in &remarks {
+        println!("autobahn_client: {remark}");
     }
     session(&format!("{base}/updateReports?agent={agent}"), false, default)?;
     Ok(())

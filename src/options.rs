@@ -58,11 +58,11 @@ pub struct Options {
     /// the server meets TCP backpressure and nothing is dropped: what the channel holds is at
     /// most this many messages of at most `max_message_size`. Defaults to 64.
     ///
-    /// A receiver that keeps up with a fast stream only now and then (a counting loop on
-    /// two busy cores) fills the channel, and then every event it takes wakes the
-    /// connection thread for one more: a larger channel lets both sides work in batches
-    /// (measured with `benches/compare.rs`, pipelined 1 KiB echoes: about 0.3 M messages/s
-    /// at 64, 0.5–0.75 M at 256, 0.9 M at 1024), at the price of what it may hold.
+    /// A full channel gives its receiver a few turns (`yield_now`) to take half of it
+    /// before the connection thread waits for room, so that a receiver catching up with a
+    /// fast stream does not wake the thread for each event it takes (measured with
+    /// `benches/compare.rs`, pipelined 1 KiB echoes at 64: 0.32–0.39 M messages/s without
+    /// the turns, 0.80–1.12 M with them).
     pub channel_capacity: usize,
     /// Shown every frame in and out (see [`FrameHook`]), for debugging and custom protocols.
     /// Defaults to none.

@@ -21,6 +21,10 @@ use crate::events::{EventSink, Interrupt};
 use crate::message::Message;
 use crate::report::Handshake;
 
+/// Turns (`yield_now`) a full channel gives its receiver before the thread waits in it
+/// (`let_it_drain`).
+const DRAIN_TURNS: usize = 4;
+
 /// Called after each event is queued, to wake a loop that does not block on the receiver.
 pub(crate) type Notify = Arc<dyn Fn() + Send + Sync>;
 
@@ -76,22 +80,56 @@ impl ChannelSink {
             Err(TrySendError::Disconnected(_)) => self.receiver_gone(),
             Err(TrySendError::Full(event)) if self.interrupted => self.cannot_wait(event, last),
             Err(TrySendError::Full(event)) => {
-                // Wait for room or for the user's close, whichever comes first.
-                let mut select = Select::new();
-                let room = select.send(&self.events);
-                select.recv(self.interrupt.raised());
-                let op = select.select();
-                if op.index() == room {
-                    match op.send(&self.events, event) {
-                        Ok(()) => self.queued(),
-                        Err(_) => self.receiver_gone(),
-                    }
-                } else {
-                    let _ = op.recv(self.interrupt.raised());
-                    self.interrupted = true;
-                    self.cannot_wait(event, last)
+                if let Some(event) = self.let_it_drain(event) {
+                    self.wait_for_room(event, last);
                 }
             }
+        }
+    }
+
+    /// Gives the receiver a few turns to take half the channel before waiting for room. A
+    /// sender waiting in a crossbeam channel is woken at the first free slot, so once one
+    /// socket read's worth of messages filled it, every event the receiver took woke this
+    /// thread for one more (pipelined 1 KiB through the 64-event channel: 0.45 context
+    /// switches per message; 0.32-0.39 M msg/s before, 0.80-1.12 M after, four interleaved
+    /// quick runs; 1 to 64 turns measured alike). Bounded: then it waits as before. Returns
+    /// the event if it is still to be sent.
+    fn let_it_drain(&mut self, event: Event) -> Option<Event> {
+        let half = self.events.capacity().unwrap_or(1) / 2;
+        for _ in 0..DRAIN_TURNS {
+            thread::yield_now();
+            if self.events.len() <= half {
+                break;
+            }
+        }
+        match self.events.try_send(event) {
+            Ok(()) => {
+                self.queued();
+                None
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.receiver_gone();
+                None
+            }
+            Err(TrySendError::Full(event)) => Some(event),
+        }
+    }
+
+    /// Waits for room or for the user's close, whichever comes first.
+    fn wait_for_room(&mut self, event: Event, last: bool) {
+        let mut select = Select::new();
+        let room = select.send(&self.events);
+        select.recv(self.interrupt.raised());
+        let op = select.select();
+        if op.index() == room {
+            match op.send(&self.events, event) {
+                Ok(()) => self.queued(),
+                Err(_) => self.receiver_gone(),
+            }
+        } else {
+            let _ = op.recv(self.interrupt.raised());
+            self.interrupted = true;
+            self.cannot_wait(event, last)
         }
     }
 
@@ -226,6 +264,26 @@ mod tests {
         sink.message(text("a"));
         assert_eq!(notified.load(Ordering::Relaxed), 1);
         assert!(matches!(rx.try_recv(), Ok(Event::Message(m)) if m == text("a")));
+    }
+
+    #[test]
+    fn a_full_channel_is_waited_for_and_nothing_is_lost() {
+        let (tx, rx) = crossbeam_channel::bounded(2);
+        let mut sink = ChannelSink::new(tx, None, Interrupt::new(), Box::new(|| {}));
+        sink.message(text("a"));
+        sink.message(text("b"));
+        let reader = thread::spawn(move || {
+            (0..3)
+                .map(|_| match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+                    Ok(Event::Message(m)) => Some(m),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        });
+        // Full: the thread gives the reader its turns, then waits for room.
+        sink.message(text("c"));
+        let got = reader.join().expect("the reader does not panic");
+        assert_eq!(got, [Some(text("a")), Some(text("b")), Some(text("c"))]);
     }
 
     #[test]

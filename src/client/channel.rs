@@ -1,7 +1,8 @@
 //! The channel form: a connection's events on a bounded `crossbeam_channel`, for programs
 //! that block on a receiver, use `recv_timeout`, or `select!` it with their other channels.
 //!
-//! When the channel is full the connection thread waits for room, so it stops reading and
+//! When the channel is full the connection thread waits for room (after giving the
+//! receiver a few turns to take half of it: see `let_it_drain`), so it stops reading and
 //! the server meets TCP backpressure: nothing is dropped, and what the channel holds stays
 //! bounded. Two things end the wait: the receiver being dropped (the client then disconnects
 //! with 1001), and the user asking to close (`disconnect`, or dropping the client) — from

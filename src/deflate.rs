@@ -2,6 +2,11 @@
 //! what the server agreed to ([`DeflateParams`]), and the check of the server's answer
 //! against the offer (§5, §7.1). The compressor and decompressor are in the message layer
 //! (`protocol/deflate.rs`).
+//!
+//! Without the `deflate` feature nothing is ever offered, so the offer's setters and the
+//! answer's check go unused (the handshake then refuses any extension the server names);
+//! the types stay, so that the handshake's code is one for both builds.
+#![cfg_attr(not(feature = "deflate"), allow(dead_code))]
 
 /// What a client offers for permessage-deflate (RFC 7692), set in
 /// [`Options::deflate`](crate::Options::deflate).

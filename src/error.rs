@@ -19,6 +19,21 @@ pub enum Error {
     InvalidUrl(String),
     /// The URL's scheme is neither `ws` nor `wss`.
     UnsupportedScheme(String),
+    /// What was asked for needs a Cargo feature of wsthread that this build leaves out: a
+    /// `wss://` URL without the `tls` feature. Add the feature in `Cargo.toml`.
+    ///
+    /// ```
+    /// # #[cfg(not(feature = "tls"))] {
+    /// let e = wsthread::Options::new("wss://example.org/").unwrap_err();
+    /// assert!(matches!(e, wsthread::Error::FeatureNotEnabled { feature: "tls", .. }));
+    /// # }
+    /// ```
+    FeatureNotEnabled {
+        /// The feature to enable, as `Cargo.toml` names it.
+        feature: &'static str,
+        /// What needed it.
+        needed_for: &'static str,
+    },
     /// A header passed to `connect` is malformed, or is one the handshake sets itself
     /// (`Host`, `Upgrade`, `Connection`, `Sec-WebSocket-Key`, …).
     InvalidHeader(String),
@@ -197,6 +212,11 @@ impl fmt::Display for Error {
         match self {
             Error::InvalidUrl(why) => write!(f, "invalid url: {why}"),
             Error::UnsupportedScheme(s) => write!(f, "unsupported url scheme {s:?} (use ws or wss)"),
+            Error::FeatureNotEnabled { feature, needed_for } => write!(
+                f,
+                "{needed_for} needs wsthread's `{feature}` feature, which this build leaves out \
+                 (add it to the features of wsthread in Cargo.toml)"
+            ),
             Error::InvalidHeader(why) => write!(f, "invalid header: {why}"),
             Error::InvalidOption(why) => write!(f, "invalid option: {why}"),
             Error::Dns(e) => write!(f, "dns lookup failed: {e}"),

@@ -180,7 +180,9 @@ pub mod fuzz;
 pub use client::{Handle, MessageWriter, WebSocketClient};
 pub use close::{CloseCode, CloseInfo, ClosedBy, Reconnect, Reconnecting};
 pub use crossbeam_channel;
-pub use deflate::{DeflateOptions, DeflateParams};
+#[cfg(feature = "deflate")]
+pub use deflate::DeflateOptions;
+pub use deflate::DeflateParams;
 pub use error::{Error, FrameError, TrySendError};
 pub use event::Event;
 pub use message::{Message, MessageKind};

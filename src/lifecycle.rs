@@ -12,7 +12,6 @@ use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
-use rustls::ClientConfig;
 
 use crate::close::{CloseCode, CloseInfo, ClosedBy, Reconnect, Reconnecting};
 use crate::connection::{Connection, Parts};
@@ -24,10 +23,13 @@ use crate::message::Message;
 use crate::options::Options;
 use crate::outbox::{CloseRequest, Outbox, Wait};
 use crate::reconnect::Backoff;
-use crate::protocol::{codec, FrameObserver, Limits, Protocol};
+#[cfg(feature = "deflate")]
+use crate::protocol::codec;
+use crate::protocol::{FrameObserver, Limits, Protocol};
 use crate::raw::{Direction, FrameHook};
 use crate::report::Handshake;
 use crate::state::{State, Status};
+use crate::tls::Config as TlsConfig;
 
 /// Why a reconnect stops when the user closes.
 const DISCONNECTED: &str = "the client was disconnected";
@@ -35,7 +37,7 @@ const DISCONNECTED: &str = "the client was disconnected";
 /// What a client and its handles share.
 pub(crate) struct Shared {
     pub(crate) options: Options,
-    tls: Option<Arc<ClientConfig>>,
+    tls: Option<TlsConfig>,
     /// The state and the last end, shared with the connection thread.
     pub(crate) status: Arc<Status>,
     /// The current connection's outgoing queue and thread; `None` when there is none.
@@ -112,7 +114,7 @@ impl Shared {
     /// and the interrupt raised when the user asks to close.
     pub(crate) fn new<H>(
         options: Options,
-        tls: Option<Arc<ClientConfig>>,
+        tls: Option<TlsConfig>,
         handle: impl FnOnce(Weak<Shared>, Arc<Status>) -> H,
         sink: impl FnOnce(H, Interrupt) -> Box<dyn EventSink>,
     ) -> Arc<Shared> {
@@ -312,6 +314,7 @@ impl Shared {
         let limits = Limits { max_message: o.max_message_size, max_frame: o.max_frame_size };
         let observer = o.frame_hook.clone().map(observer);
         // A negotiated permessage-deflate: its decoder goes to the thread, its encoder to the queue.
+        #[cfg(feature = "deflate")]
         let (decoder, encoder) = match (&handshake.deflate, &o.deflate) {
             (Some(params), Some(offer)) => {
                 let (decoder, encoder) = codec(params, offer);
@@ -319,6 +322,9 @@ impl Shared {
             }
             _ => (None, None),
         };
+        // Nothing was offered, so the handshake refused any extension the server named.
+        #[cfg(not(feature = "deflate"))]
+        let (decoder, encoder) = (None, None);
         let outbox = Arc::new(Outbox::new(waker, Some(transport.clone()), encoder, observer.clone(), (o.send_queue_limit, o.send_high_water)));
         let parts = Parts {
             transport,

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use url::Url;
 
+#[cfg(feature = "deflate")]
 use crate::deflate::DeflateOptions;
 use crate::error::Error;
 use crate::raw::{Frame, FrameHook};
@@ -80,7 +81,8 @@ pub struct Options {
     /// is in [`Handshake::deflate`](crate::Handshake::deflate). Compression pays on text
     /// that repeats itself (a JSON feed halves at level 1) and costs CPU, and about
     /// 300 KiB of memory per connection once it has compressed a message. Defaults to
-    /// `None`: not offered (the README's measurements say why).
+    /// `None`: not offered (the README's measurements say why). Feature `deflate`.
+    #[cfg(feature = "deflate")]
     pub deflate: Option<DeflateOptions>,
     /// How often to ping the server, so that a dead connection is noticed (a laptop that
     /// slept, a network that changed under a connection that looks open) and so that proxies
@@ -127,25 +129,53 @@ pub struct Options {
 }
 
 /// Which root certificates verify a `wss://` server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+///
+/// Each source of roots is a Cargo feature: [`Platform`](Self::Platform) needs
+/// `platform-verifier` (on by default), [`WebPki`](Self::WebPki) needs `webpki-roots`. The
+/// default is the first of `Platform`, `WebPki` and `None` that the build has.
+///
+/// ```
+/// # fn main() -> Result<(), wsthread::Error> {
+/// # #[cfg(feature = "webpki-roots")] {
+/// // The same roots on every machine, whatever its store holds (a container, a board).
+/// let options = wsthread::Options::new("ws://example.org/feed")?
+///     .root_certs(wsthread::RootCerts::WebPki);
+/// # }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RootCerts {
     /// The operating system's trust store and verifier (through `rustls-platform-verifier`):
-    /// what users and their IT departments configure.
-    #[default]
+    /// what users and their IT departments configure. Feature `platform-verifier`.
+    #[cfg(feature = "platform-verifier")]
     Platform,
     /// Mozilla's root certificates bundled into the program (`webpki-roots`): the same on every
-    /// machine, whatever its store holds.
+    /// machine, whatever its store holds. Feature `webpki-roots`.
+    #[cfg(feature = "webpki-roots")]
     WebPki,
     /// Only the certificates added with [`TlsOptions::extra_roots_pem`].
     None,
+}
+
+impl Default for RootCerts {
+    /// `Platform` when the build has it, else `WebPki`, else `None`.
+    fn default() -> RootCerts {
+        #[cfg(feature = "platform-verifier")]
+        return RootCerts::Platform;
+        #[cfg(all(feature = "webpki-roots", not(feature = "platform-verifier")))]
+        return RootCerts::WebPki;
+        #[cfg(not(any(feature = "webpki-roots", feature = "platform-verifier")))]
+        return RootCerts::None;
+    }
 }
 
 /// TLS settings, used only for `wss://` URLs.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct TlsOptions {
-    /// The trust anchors. Defaults to [`RootCerts::Platform`].
+    /// The trust anchors. Defaults to the OS store, [`RootCerts::Platform`], in a build with
+    /// the `platform-verifier` feature (see [`RootCerts`]'s default).
     pub roots: RootCerts,
     /// Extra CA certificates in PEM form, trusted besides `roots` (for a private CA or a
     /// self-signed server). A certificate given here that the server presents as its own is
@@ -164,7 +194,9 @@ pub struct TlsOptions {
 impl Options {
     /// Options for `url` (`ws://` or `wss://`), every other field at its default.
     ///
-    /// Fails with [`Error::InvalidUrl`] or [`Error::UnsupportedScheme`] before any I/O.
+    /// Fails with [`Error::InvalidUrl`] or [`Error::UnsupportedScheme`] before any I/O, and
+    /// with [`Error::FeatureNotEnabled`] for a `wss://` URL in a build without the `tls`
+    /// feature.
     pub fn new(url: &str) -> Result<Options, Error> {
         Ok(Options {
             url: parse_url(url)?,
@@ -180,6 +212,7 @@ impl Options {
             frame_hook: None,
             proxy: ProxySetting::FromEnvironment,
             origin: None,
+            #[cfg(feature = "deflate")]
             deflate: None,
             ping_interval: Some(Duration::from_secs(20)),
             pong_timeout: Duration::from_secs(20),
@@ -299,6 +332,7 @@ impl Options {
     }
 
     /// Sets [`Options::deflate`].
+    #[cfg(feature = "deflate")]
     pub fn deflate(mut self, deflate: Option<DeflateOptions>) -> Self {
         self.deflate = deflate;
         self
@@ -380,7 +414,9 @@ impl Options {
 fn parse_url(text: &str) -> Result<Url, Error> {
     let url = Url::parse(text).map_err(|e| Error::InvalidUrl(format!("{text:?}: {e}")))?;
     match url.scheme() {
-        "ws" | "wss" => {}
+        "ws" => {}
+        "wss" if cfg!(feature = "tls") => {}
+        "wss" => return Err(Error::FeatureNotEnabled { feature: "tls", needed_for: "a wss:// URL" }),
         other => return Err(Error::UnsupportedScheme(other.to_owned())),
     }
     match url.host_str() {
@@ -475,7 +511,14 @@ mod tests {
     #[test]
     fn accepts_ws_and_wss_only() {
         assert!(Options::new("ws://localhost:1/a?b=c").is_ok());
+        #[cfg(feature = "tls")]
         assert!(Options::new("wss://example.org").is_ok());
+        // Without TLS, wss:// is refused up front, naming the feature, not at connect.
+        #[cfg(not(feature = "tls"))]
+        assert!(matches!(
+            Options::new("wss://example.org"),
+            Err(Error::FeatureNotEnabled { feature: "tls", .. })
+        ));
         assert!(matches!(Options::new("http://example.org"), Err(Error::UnsupportedScheme(s)) if s == "http"));
         assert!(matches!(Options::new("not a url"), Err(Error::InvalidUrl(_))));
         assert!(matches!(Options::new("ws://example.org/#frag"), Err(Error::InvalidUrl(_))));

@@ -174,7 +174,11 @@ impl ReconnectPolicy {
             Error::Certificate(_) | Error::Tls(_) | Error::ProxyAuth(_) | Error::Aborted => Err(error.to_string()),
             // 2: "connection not allowed by ruleset" will not change by itself.
             Error::SocksRejected(2) => Err(error.to_string()),
-            Error::InvalidUrl(_) | Error::UnsupportedScheme(_) | Error::InvalidHeader(_) | Error::InvalidOption(_) => {
+            Error::InvalidUrl(_)
+            | Error::UnsupportedScheme(_)
+            | Error::FeatureNotEnabled { .. }
+            | Error::InvalidHeader(_)
+            | Error::InvalidOption(_) => {
                 Err(error.to_string())
             }
             _ => Ok(None),

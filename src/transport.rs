@@ -8,8 +8,10 @@ use std::net::Shutdown;
 use std::sync::Arc;
 
 use mio::net::TcpStream;
+#[cfg(feature = "tls")]
 use parking_lot::Mutex;
 
+#[cfg(feature = "tls")]
 use crate::tls::TlsStream;
 
 /// A connection's byte stream. Cloning it gives another handle to the same stream: the
@@ -20,10 +22,12 @@ pub(crate) enum Transport {
     Plain(Arc<TcpStream>),
     /// rustls keeps one state for both directions, so readers and writers take turns on it.
     /// The lock is held for one non-blocking call at a time, never across a wait.
+    #[cfg(feature = "tls")]
     Tls(Arc<Mutex<TlsStream>>),
 }
 
 impl Transport {
+    #[cfg(feature = "tls")]
     pub(crate) fn tls(stream: TlsStream) -> Transport {
         Transport::Tls(Arc::new(Mutex::new(stream)))
     }
@@ -34,6 +38,7 @@ impl Transport {
             Transport::Plain(s) => {
                 let _ = s.shutdown(Shutdown::Write);
             }
+            #[cfg(feature = "tls")]
             Transport::Tls(t) => {
                 let mut t = t.lock();
                 t.close_notify();
@@ -56,6 +61,7 @@ impl Transport {
     pub(crate) fn discard_input(&self, limit: usize) -> Discarded {
         match self {
             Transport::Plain(s) => discard(&mut &**s, limit),
+            #[cfg(feature = "tls")]
             Transport::Tls(t) => discard(&mut &t.lock().sock, limit),
         }
     }
@@ -91,6 +97,7 @@ impl Read for &Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => (&**s).read(buf),
+            #[cfg(feature = "tls")]
             Transport::Tls(t) => t.lock().read(buf),
         }
     }
@@ -102,6 +109,7 @@ impl Write for &Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => (&**s).write(buf),
+            #[cfg(feature = "tls")]
             Transport::Tls(t) => t.lock().write(buf),
         }
     }
@@ -109,6 +117,7 @@ impl Write for &Transport {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Transport::Plain(s) => (&**s).flush(),
+            #[cfg(feature = "tls")]
             Transport::Tls(t) => t.lock().flush(),
         }
     }

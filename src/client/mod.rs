@@ -231,6 +231,7 @@ impl WebSocketClient {
     ) -> Result<WebSocketClient, Error> {
         let tls = if options.is_tls() { Some(crate::tls::client_config(&options.tls)?) } else { None };
         // Refused here, like unusable TLS input, rather than at every connect.
+        #[cfg(feature = "deflate")]
         if let Some(deflate) = &options.deflate {
             deflate.check().map_err(Error::InvalidOption)?;
         }

@@ -16,13 +16,14 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 use parking_lot::{Condvar, Mutex};
-use rustls::ClientConfig;
 
 use crate::error::Error;
 use crate::handshake::{build_request, parse_head, Agreed, Head, Request, MAX_HEAD};
 use crate::report::{Handshake, HttpResponse, Timings};
 use crate::options::Options;
 use crate::proxy::{Proxy, ProxyChoice, ProxyKind};
+use crate::tls::Config as TlsConfig;
+#[cfg(feature = "tls")]
 use crate::tls::{tls_error, Need, TlsStream};
 use crate::transport::Transport;
 
@@ -107,14 +108,16 @@ struct Dialer<'a> {
 
 pub(crate) fn dial(
     options: &Options,
-    tls: Option<&Arc<ClientConfig>>,
+    tls: Option<&TlsConfig>,
     headers: &[(&str, &str)],
     (abort, ticket): (&Abort, Ticket),
     deadline: Instant,
 ) -> Result<Dialed, Error> {
     // Everything that can be refused without I/O is refused first.
     let headers = with_defaults(options, headers);
+    #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
     let mut request = build_request(options.url(), &headers, &options.subprotocols)?;
+    #[cfg(feature = "deflate")]
     if let Some(deflate) = &options.deflate {
         request.offer_deflate(deflate)?;
     }
@@ -143,7 +146,7 @@ impl Dialer<'_> {
     fn run(
         &mut self,
         options: &Options,
-        tls: Option<&Arc<ClientConfig>>,
+        tls: Option<&TlsConfig>,
         request: &Request,
         route: ProxyChoice,
         user_agent: &str,
@@ -201,6 +204,9 @@ impl Dialer<'_> {
 
         let (mut transport, tls_time, tls_info) = match tls {
             None => (Transport::Plain(Arc::new(sock)), None, None),
+            #[cfg(not(feature = "tls"))]
+            Some(never) => match *never {},
+            #[cfg(feature = "tls")]
             Some(config) => {
                 let t = Instant::now();
                 let mut stream = TlsStream::new(config.clone(), host, sock)?;
@@ -491,10 +497,11 @@ impl Dialer<'_> {
 /// A TLS failure after the handshake (an alert such as "certificate required" while we
 /// wait for the 101) reaches us wrapped in an `io::Error`; unwrap it into a TLS error.
 fn io_error(e: io::Error) -> Error {
-    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-        Some(tls) => tls_error(tls.clone()),
-        None => Error::Io(e),
+    #[cfg(feature = "tls")]
+    if let Some(tls) = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        return tls_error(tls.clone());
     }
+    Error::Io(e)
 }
 
 fn response(head: &Head, body: Vec<u8>) -> Box<HttpResponse> {

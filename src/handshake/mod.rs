@@ -48,6 +48,7 @@ pub(crate) struct Agreed {
 
 impl Request {
     /// Adds a permessage-deflate offer (RFC 7692 §5) to the request.
+    #[cfg(feature = "deflate")]
     pub(crate) fn offer_deflate(&mut self, deflate: &DeflateOptions) -> Result<(), Error> {
         deflate.check().map_err(Error::InvalidOption)?;
         let header = format!("Sec-WebSocket-Extensions: {}\r\n\r\n", deflate.offer());

@@ -11,11 +11,13 @@
 //! send back (pongs, Close frames) it hands to the caller, which owns the outgoing queue.
 
 mod closing;
+#[cfg(feature = "deflate")]
 mod deflate;
 mod extension;
 mod utf8;
 
 pub(crate) use closing::{CloseFrame, CloseState};
+#[cfg(feature = "deflate")]
 pub(crate) use deflate::codec;
 #[cfg(feature = "fuzzing")]
 pub(crate) use deflate::{Deflater, Inflater};

@@ -1,100 +1,36 @@
 //! TLS for `wss://`: the rustls configuration built from [`TlsOptions`] (with the
 //! verifiers of `verify.rs`), and a stream that runs rustls over a non-blocking socket
-//! (`stream.rs`).
+//! (`stream.rs`). Compiled only with the `tls` feature; without it, [`Config`] is a type
+//! with no values, so the dialer's TLS branch is statically unreachable and `Options::new`
+//! has already refused `wss://`.
 
+#[cfg(feature = "tls")]
+mod config;
+#[cfg(feature = "tls")]
 mod stream;
+#[cfg(feature = "tls")]
 mod validity;
+#[cfg(feature = "tls")]
 mod verify;
 
+#[cfg(feature = "tls")]
 pub(crate) use stream::{Need, TlsStream};
+#[cfg(feature = "tls")]
+pub(crate) use config::{client_config, tls_error, Config};
+#[cfg(not(feature = "tls"))]
+pub(crate) use off::{client_config, Config};
 
-use std::sync::Arc;
+/// A build without the `tls` feature: no configuration can exist.
+#[cfg(not(feature = "tls"))]
+mod off {
+    use crate::error::Error;
+    use crate::options::TlsOptions;
 
-use rustls::client::danger::ServerCertVerifier;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::client::WebPkiServerVerifier;
-use rustls::{ClientConfig, RootCertStore};
+    /// What a client's connects share for TLS; in this build there is none.
+    pub(crate) type Config = std::convert::Infallible;
 
-use crate::error::Error;
-use crate::options::{RootCerts, TlsOptions};
-use verify::{AcceptAnyCert, TrustedAsIs};
-
-/// Builds the client configuration once per client; connects share it (and its session cache).
-pub(crate) fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
-    // The ring provider, named explicitly: `ClientConfig::builder()` panics when a build
-    // holds both providers or none.
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::InvalidOption(format!("tls: {e}")))?;
-
-    let mut extra = Vec::new();
-    for pem in &opts.extra_roots_pem {
-        let before = extra.len();
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            extra.push(cert.map_err(|e| Error::InvalidOption(format!("CA certificate: {e}")))?);
-        }
-        if extra.len() == before {
-            return Err(Error::InvalidOption("CA certificate: no certificate in the PEM".into()));
-        }
-    }
-
-    let verifier: Arc<dyn ServerCertVerifier> = if opts.danger_accept_invalid_certs {
-        Arc::new(AcceptAnyCert(provider))
-    } else {
-        let chained: Arc<dyn ServerCertVerifier> = match opts.roots {
-            RootCerts::Platform => Arc::new(
-                rustls_platform_verifier::Verifier::new_with_extra_roots(extra.clone(), provider.clone())
-                    .map_err(|e| Error::InvalidOption(format!("platform trust store: {e}")))?,
-            ),
-            RootCerts::WebPki | RootCerts::None => {
-                let mut store = RootCertStore::empty();
-                if opts.roots == RootCerts::WebPki {
-                    store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-                }
-                for cert in extra.iter().cloned() {
-                    store.add(cert).map_err(|e| Error::InvalidOption(format!("CA certificate: {e}")))?;
-                }
-                if store.is_empty() {
-                    return Err(Error::InvalidOption("no root certificates to trust".into()));
-                }
-                WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider)
-                    .build()
-                    .map_err(|e| Error::InvalidOption(format!("tls verifier: {e}")))?
-            }
-        };
-        if extra.is_empty() {
-            chained
-        } else {
-            Arc::new(TrustedAsIs { chained, certs: extra })
-        }
-    };
-    let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
-
-    let config = match &opts.client_cert_pem {
-        None => builder.with_no_client_auth(),
-        Some((chain_pem, key_pem)) => {
-            let chain = CertificateDer::pem_slice_iter(chain_pem)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| Error::InvalidOption(format!("client certificate: {e}")))?;
-            if chain.is_empty() {
-                return Err(Error::InvalidOption("client certificate: no certificate in the PEM".into()));
-            }
-            let key = PrivateKeyDer::from_pem_slice(key_pem)
-                .map_err(|e| Error::InvalidOption(format!("client key: {e}")))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| Error::InvalidOption(format!("client certificate: {e}")))?
-        }
-    };
-    Ok(Arc::new(config))
-}
-
-/// Sorts a rustls failure: certificate trouble is its own error, the caller may want to say so.
-pub(crate) fn tls_error(e: rustls::Error) -> Error {
-    match e {
-        rustls::Error::InvalidCertificate(_) => Error::Certificate(Box::new(e)),
-        _ => Error::Tls(Box::new(e)),
+    /// Unreachable in practice: `Options::new` refuses `wss://` in this build.
+    pub(crate) fn client_config(_: &TlsOptions) -> Result<Config, Error> {
+        Err(Error::FeatureNotEnabled { feature: "tls", needed_for: "a wss:// URL" })
     }
 }

@@ -16,12 +16,16 @@
 /// parameters are sent only when asked for: some servers refuse an offer carrying
 /// `server_max_window_bits`.
 ///
+/// Feature `deflate` (on by default).
+///
 /// ```
 /// # fn main() -> Result<(), wsthread::Error> {
+/// # #[cfg(feature = "deflate")] {
 /// use wsthread::{DeflateOptions, Options};
-/// let options = Options::new("wss://example.org/feed")?
+/// let options = Options::new("ws://example.org/feed")?
 ///     .deflate(Some(DeflateOptions::default().server_no_context_takeover(true)));
 /// assert!(options.deflate.is_some());
+/// # }
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,37 +6,160 @@
 //! the handshake and returns what the server answered, and a background thread hands every
 //! received message to the callback as `Some(msg)`, then `None` once when the connection ends.
 //!
-//! ```no_run
-//! use wsthread::{Message, Options, WebSocketClient};
+//! ## Pick how you receive
 //!
+//! **A callback** for messages and the end, Qore's shape ([`WebSocketClient::new`];
+//! [`with_handle`](WebSocketClient::with_handle) also passes a [`Handle`] to reply from inside):
+//!
+//! ```no_run
+//! # use wsthread::{Message, Options, WebSocketClient};
 //! # fn main() -> Result<(), wsthread::Error> {
-//! let client = WebSocketClient::new(
-//!     |msg: Option<Message>| match msg {
-//!         Some(m) => println!("got {m:?}"),
-//!         None => println!("connection ended"),
-//!     },
-//!     Options::new("wss://example.org/feed")?,
-//! )?;
-//! let handshake = client.connect(&[("Authorization", "Bearer abc")])?;
-//! println!("status {} via {:?}", handshake.status, handshake.tls);
+//! let client = WebSocketClient::new(|msg: Option<Message>| match msg {
+//!     Some(m) => println!("got {m:?}"),
+//!     None => println!("connection ended"),
+//! }, Options::new("ws://127.0.0.1:9001/")?)?;
+//! client.connect(&[("Authorization", "Bearer abc")])?;
 //! client.send("hello")?; // from any thread
-//! assert!(client.is_open());
-//! client.disconnect()?; // Close 1001 Going Away, waits for the server's Close
 //! # Ok(()) }
 //! ```
 //!
-//! ## Which form to pick
+//! **An event handler** for every [`Event`]: opened, message, ping, pong, unsent messages,
+//! reconnecting, closed ([`WebSocketClient::with_events`]):
 //!
-//! - [`WebSocketClient::new`]: messages and the end only (`Some(msg)` … `None`), Qore's
-//!   shape; [`with_handle`](WebSocketClient::with_handle) adds a [`Handle`] to reply from inside.
-//! - [`WebSocketClient::with_events`]: every [`Event`] (opened, message, ping, pong, closed)
-//!   in one callback.
-//! - [`WebSocketClient::channel`]: no callback; the same events on a bounded
-//!   [`crossbeam_channel::Receiver`] to block on or `select!`, with TCP backpressure when
-//!   it is full.
+//! ```no_run
+//! # use wsthread::{Event, Options, WebSocketClient};
+//! # fn main() -> Result<(), wsthread::Error> {
+//! let client = WebSocketClient::with_events(|ws, event| match event {
+//!     Event::Opened(handshake) => println!("open: {}", handshake.status),
+//!     Event::Message(m) => { let _ = ws.send(m); } // echo it back
+//!     Event::Closed(info) => println!("closed: {info}"),
+//!     _ => {}
+//! }, Options::new("ws://127.0.0.1:9001/")?)?;
+//! client.connect(&[])?;
+//! # Ok(()) }
+//! ```
 //!
-//! Messages can also be sent in pieces ([`Handle::send_fragments`], [`Handle::writer`]) or
-//! as raw frames ([`Handle::send_frame`]), and [`Options::frame_hook`] sees every frame.
+//! **A channel** of the same events, no callback: block on it, `recv_timeout`, or `select!`
+//! it with your other channels; when it is full the server meets TCP backpressure
+//! ([`WebSocketClient::channel`]):
+//!
+//! ```no_run
+//! # use wsthread::{Event, Options, WebSocketClient};
+//! # fn main() -> Result<(), wsthread::Error> {
+//! let (client, events) = WebSocketClient::channel(Options::new("ws://127.0.0.1:9001/")?)?;
+//! client.connect(&[])?;
+//! for event in events.iter() {
+//!     if let Event::Message(m) = event { println!("got {m:?}") }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Each returns from [`connect`] with the server's answer ([`Handshake`]: status, headers,
+//! subprotocol, TLS version, timings); [`disconnect`](WebSocketClient::disconnect) closes
+//! with 1001 and waits for the server's Close; [`is_open`](WebSocketClient::is_open) tells
+//! the state. Messages can also be sent in pieces ([`Handle::send_fragments`],
+//! [`Handle::writer`]) or as raw frames ([`Handle::send_frame`]), and
+//! [`Options::frame_hook`] sees every frame.
+//!
+//! ## TLS
+//!
+//! `wss://` runs rustls (ring provider) and verifies the server against the operating
+//! system's trust store, as browsers do on that machine (`RootCerts::Platform`, see [`RootCerts`]). Mozilla's
+//! roots can be compiled in instead (feature `webpki-roots`), and a private CA added
+//! ([`Options::add_root_certificate_pem`]); a client certificate is
+//! [`Options::client_certificate_pem`]. [`Handshake::tls`] tells the version and cipher
+//! suite. Without the `tls` feature the crate is `ws://` only, with no C compiler needed.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), wsthread::Error> {
+//! let ca = std::fs::read("company-ca.pem").expect("the CA file");
+//! let options = wsthread::Options::new("wss://feed.internal/")?.add_root_certificate_pem(ca);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Proxies
+//!
+//! By default a connect reads the proxy from the environment, as curl does: for `wss://`
+//! `https_proxy`/`HTTPS_PROXY`, for `ws://` `http_proxy`/`HTTP_PROXY`, else
+//! `all_proxy`/`ALL_PROXY`; a host in `no_proxy`/`NO_PROXY` (names, domain suffixes, IP
+//! addresses, CIDR ranges, `host:port`, `*`) is reached directly, and so is a loopback host.
+//! [`Options::proxy`] sets a
+//! [`Proxy`] instead or turns proxies off. `http://` proxies are asked for a tunnel with
+//! `CONNECT` (TLS runs end to end through it), `socks5://` and `socks5h://` (the proxy
+//! resolves the name) speak SOCKS5; credentials come from the proxy URL. `https://` proxies
+//! are not supported. [`Handshake::proxy`] tells which proxy was used and why.
+//!
+//! ```no_run
+//! use wsthread::{Message, Options, Proxy, WebSocketClient};
+//!
+//! # fn main() -> Result<(), wsthread::Error> {
+//! let options = Options::new("wss://example.org/feed")?
+//!     .proxy(Proxy::new("http://user:secret@proxy.corp:3128")?);
+//! let client = WebSocketClient::new(|_: Option<Message>| {}, options)?;
+//! let handshake = client.connect(&[])?;
+//! println!("{}", handshake.proxy); // proxy http://user:***@proxy.corp:3128 (set in the options)
+//! # Ok(()) }
+//! ```
+//!
+//! ## Reconnect and heartbeats
+//!
+//! A ping every [`Options::ping_interval`] (20 s) keeps proxies from dropping an idle
+//! connection, and a server that sends nothing at all for [`Options::pong_timeout`] (20 s)
+//! after a ping is declared dead; data that the socket takes none of for
+//! [`Options::write_timeout`] (30 s) ends the connection too. [`Options::reconnect`] with a
+//! [`ReconnectPolicy`] reconnects a lost connection with backoff and jitter, with the same
+//! URL, headers and options, and stops where trying again is pointless (a 401, a refused
+//! certificate, a Close 1000, your own `disconnect`). Messages that never left are counted
+//! in [`CloseInfo`] and handed back by the event forms in [`Event::Unsent`], to send again.
+//!
+//! ```no_run
+//! use wsthread::{Event, Options, ReconnectPolicy, WebSocketClient};
+//!
+//! # fn main() -> Result<(), wsthread::Error> {
+//! let options = Options::new("wss://example.org/feed")?.reconnect(ReconnectPolicy::default());
+//! let client = WebSocketClient::with_events(
+//!     |_, event| match event {
+//!         Event::Reconnecting(next) => eprintln!("reconnecting in {:?}: {}", next.delay, next.why),
+//!         Event::Opened(_) => eprintln!("connected"),
+//!         _ => {}
+//!     },
+//!     options,
+//! )?;
+//! client.connect(&[("Authorization", "Bearer t0ken")])?; // sent again on each reconnect
+//! # Ok(()) }
+//! ```
+//!
+//! ## Compression
+//!
+//! `Options::deflate` offers permessage-deflate (RFC 7692, `DeflateOptions`; feature
+//! `deflate`, on by default); what the server agreed to is [`Handshake::deflate`]. A sender
+//! compresses its message on its own thread; the connection thread inflates, in bounded
+//! steps, with `max_message_size` applied to the inflated size. It is not offered unless
+//! asked: it pays on text that repeats itself (a JSON feed halves at level 1) and costs CPU
+//! and memory on anything else.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), wsthread::Error> {
+//! # #[cfg(feature = "deflate")] {
+//! use wsthread::{DeflateOptions, Options};
+//! let options = Options::new("wss://example.org/feed")?.deflate(Some(DeflateOptions::default()));
+//! # }
+//! # Ok(()) }
+//! ```
+//!
+//! ## Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `tls` | on | `wss://` through rustls with the ring provider (needs a C compiler for the target). Alone, it trusts only the CAs you add. |
+//! | `platform-verifier` | on | `RootCerts::Platform`: the OS trust store and verifier; the default roots. Implies `tls`. |
+//! | `webpki-roots` | off | `RootCerts::WebPki`: Mozilla's roots compiled in, the same on every machine; the default roots without `platform-verifier`. Implies `tls`. |
+//! | `deflate` | on | permessage-deflate (`Options::deflate`), through flate2 with zlib-rs (pure Rust). |
+//!
+//! `default-features = false` gives a `ws://`-only client without rustls, ring or zlib;
+//! there a `wss://` URL fails at [`Options::new`] with [`Error::FeatureNotEnabled`].
+//! Proxies need no dependency of their own and are always built. (`interop` and `fuzzing`
+//! serve this crate's own tests.)
 //!
 //! ## Threads
 //!
@@ -74,66 +197,6 @@
 //! Under a reconnect policy, a lost connection's state goes to `Connecting` (not `Closed`)
 //! while the client waits and dials again, and back to `Open` once it is connected.
 //!
-//! ## Staying connected
-//!
-//! A ping every [`Options::ping_interval`] (20 s) keeps proxies from dropping an idle
-//! connection, and a server that sends nothing at all for [`Options::pong_timeout`] (20 s)
-//! after a ping is declared dead; data that the socket takes none of for
-//! [`Options::write_timeout`] (30 s) ends the connection too. [`Options::reconnect`] with a
-//! [`ReconnectPolicy`] reconnects a lost connection with backoff and jitter, with the same
-//! URL, headers and options, and stops where trying again is pointless (a 401, a refused
-//! certificate, a Close 1000, your own `disconnect`). Messages that never left are counted
-//! in [`CloseInfo`] and handed back by the event forms in [`Event::Unsent`], to send again.
-//!
-//! ```no_run
-//! use wsthread::{Event, Options, ReconnectPolicy, WebSocketClient};
-//!
-//! # fn main() -> Result<(), wsthread::Error> {
-//! let options = Options::new("wss://example.org/feed")?.reconnect(ReconnectPolicy::default());
-//! let client = WebSocketClient::with_events(
-//!     |_, event| match event {
-//!         Event::Reconnecting(next) => eprintln!("reconnecting in {:?}: {}", next.delay, next.why),
-//!         Event::Opened(_) => eprintln!("connected"),
-//!         _ => {}
-//!     },
-//!     options,
-//! )?;
-//! client.connect(&[("Authorization", "Bearer t0ken")])?; // sent again on each reconnect
-//! # Ok(()) }
-//! ```
-//!
-//! ## Proxies
-//!
-//! By default a connect reads the proxy from the environment, as curl does: for `wss://`
-//! `https_proxy`/`HTTPS_PROXY`, for `ws://` `http_proxy`/`HTTP_PROXY`, else
-//! `all_proxy`/`ALL_PROXY`; a host in `no_proxy`/`NO_PROXY` (names, domain suffixes, IP
-//! addresses, CIDR ranges, `host:port`, `*`) is reached directly, and so is a loopback host.
-//! [`Options::proxy`] sets a
-//! [`Proxy`] instead or turns proxies off. `http://` proxies are asked for a tunnel with
-//! `CONNECT` (TLS runs end to end through it), `socks5://` and `socks5h://` (the proxy
-//! resolves the name) speak SOCKS5; credentials come from the proxy URL. `https://` proxies
-//! are not supported. [`Handshake::proxy`] tells which proxy was used and why.
-//!
-//! ```no_run
-//! use wsthread::{Message, Options, Proxy, WebSocketClient};
-//!
-//! # fn main() -> Result<(), wsthread::Error> {
-//! let options = Options::new("wss://example.org/feed")?
-//!     .proxy(Proxy::new("http://user:secret@proxy.corp:3128")?);
-//! let client = WebSocketClient::new(|_: Option<Message>| {}, options)?;
-//! let handshake = client.connect(&[])?;
-//! println!("{}", handshake.proxy); // proxy http://user:***@proxy.corp:3128 (set in the options)
-//! # Ok(()) }
-//! ```
-//!
-//! ## Compression
-//!
-//! [`Options::deflate`] offers permessage-deflate (RFC 7692, [`DeflateOptions`]); what the
-//! server agreed to is [`Handshake::deflate`]. A sender compresses its message on its own
-//! thread; the connection thread inflates, in bounded steps, with `max_message_size` applied
-//! to the inflated size. It is not offered unless asked: it pays on text that repeats itself
-//! (a JSON feed halves at level 1) and costs CPU and memory on anything else.
-//!
 //! ## Logging
 //!
 //! Through the [`log`](https://docs.rs/log) facade, never to stdout: `info` for connects and
@@ -142,6 +205,8 @@
 //! [`connect`]: WebSocketClient::connect
 
 #![deny(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`) labels each item with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The layers, top to bottom: a file uses files of its own group or of groups below it,
 // never above (`farm-studio look` finds no circles).

@@ -17,7 +17,7 @@ use crate::proxy::{Proxy, ProxyKind, ProxySetting};
 /// ```
 /// # fn main() -> Result<(), wsthread::Error> {
 /// use std::time::Duration;
-/// let options = wsthread::Options::new("wss://example.org/feed")?
+/// let options = wsthread::Options::new("ws://example.org/feed")?
 ///     .connect_timeout(Duration::from_secs(5))
 ///     .subprotocol("v2.feed");
 /// assert_eq!(options.url().host_str(), Some("example.org"));
@@ -130,8 +130,8 @@ pub struct Options {
 
 /// Which root certificates verify a `wss://` server.
 ///
-/// Each source of roots is a Cargo feature: [`Platform`](Self::Platform) needs
-/// `platform-verifier` (on by default), [`WebPki`](Self::WebPki) needs `webpki-roots`. The
+/// Each source of roots is a Cargo feature: `Platform` needs `platform-verifier` (on by
+/// default), `WebPki` needs `webpki-roots`. The
 /// default is the first of `Platform`, `WebPki` and `None` that the build has.
 ///
 /// ```
@@ -174,7 +174,7 @@ impl Default for RootCerts {
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct TlsOptions {
-    /// The trust anchors. Defaults to the OS store, [`RootCerts::Platform`], in a build with
+    /// The trust anchors. Defaults to the OS store, `RootCerts::Platform`, in a build with
     /// the `platform-verifier` feature (see [`RootCerts`]'s default).
     pub roots: RootCerts,
     /// Extra CA certificates in PEM form, trusted besides `roots` (for a private CA or a
@@ -316,8 +316,8 @@ impl Options {
     /// ```
     /// # fn main() -> Result<(), wsthread::Error> {
     /// use wsthread::{Options, Proxy, ProxySetting};
-    /// let through = Options::new("wss://example.org/")?.proxy(Proxy::new("http://proxy.corp:3128")?);
-    /// let direct = Options::new("wss://example.org/")?.proxy(ProxySetting::Direct);
+    /// let through = Options::new("ws://example.org/")?.proxy(Proxy::new("http://proxy.corp:3128")?);
+    /// let direct = Options::new("ws://example.org/")?.proxy(ProxySetting::Direct);
     /// # Ok(()) }
     /// ```
     pub fn proxy(mut self, proxy: impl Into<ProxySetting>) -> Self {
@@ -395,7 +395,7 @@ impl Options {
     /// ```
     /// # fn main() -> Result<(), wsthread::Error> {
     /// use wsthread::{Options, ReconnectPolicy};
-    /// let options = Options::new("wss://example.org/feed")?
+    /// let options = Options::new("ws://example.org/feed")?
     ///     .reconnect(ReconnectPolicy::default().max_attempts(Some(10)));
     /// # Ok(()) }
     /// ```

@@ -32,7 +32,7 @@ use crate::report::HttpResponse;
 /// let policy = ReconnectPolicy::default()
 ///     .delays(Duration::from_millis(250), Duration::from_secs(10))
 ///     .max_attempts(Some(20));
-/// let options = Options::new("wss://example.org/feed")?.reconnect(policy);
+/// let options = Options::new("ws://example.org/feed")?.reconnect(policy);
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]

@@ -19,7 +19,10 @@ pub(crate) type Config = Arc<ClientConfig>;
 /// Builds the client configuration once per client; connects share it (and its session cache).
 pub(crate) fn client_config(opts: &TlsOptions) -> Result<Config, Error> {
     // The ring provider, named explicitly: `ClientConfig::builder()` panics when a build
-    // holds both providers or none.
+    // holds both providers or none. rustls 0.23.48 deprecates it for lacking post-quantum
+    // key exchange; it stays our choice (aws-lc-rs needs cmake and more C), and the
+    // `allow` keeps a newer lockfile building with warnings denied.
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

@@ -7,43 +7,173 @@ use std::time::Duration;
 ///
 /// Any `u16` converts into a `CloseCode`; whether it may be *sent* is checked by
 /// [`CloseCode::is_sendable`] when you disconnect with it.
+///
+/// ```
+/// use wsthread::CloseCode;
+/// let code = CloseCode(4000); // 3000-4999: for libraries and applications
+/// assert!(code.is_sendable());
+/// assert_eq!(u16::from(CloseCode::GOING_AWAY), 1001);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CloseCode(pub u16);
 
 impl CloseCode {
     /// 1000: the purpose of the connection was fulfilled.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// use wsthread::CloseCode;
+    /// client.connect(&[])?;
+    /// client.disconnect_with(CloseCode::NORMAL, "finished")?;
+    /// # Ok(()) }
+    /// ```
     pub const NORMAL: CloseCode = CloseCode(1000);
     /// 1001: the endpoint is going away (the default of `disconnect`).
+    ///
+    /// ```
+    /// use wsthread::CloseCode;
+    /// assert_eq!(CloseCode::GOING_AWAY, CloseCode(1001)); // what `disconnect` and a drop send
+    /// ```
     pub const GOING_AWAY: CloseCode = CloseCode(1001);
     /// 1002: protocol error.
+    ///
+    /// ```
+    /// # fn on_close(info: &wsthread::CloseInfo) {
+    /// if info.code == wsthread::CloseCode::PROTOCOL_ERROR {
+    ///     eprintln!("one side broke RFC 6455: {:?}", info.error);
+    /// }
+    /// # }
+    /// ```
     pub const PROTOCOL_ERROR: CloseCode = CloseCode(1002);
     /// 1003: a data type the endpoint cannot accept.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use wsthread::{CloseCode, Handle, Message, Options, WebSocketClient};
+    /// let client = WebSocketClient::with_handle(|ws: &Handle, msg: Option<Message>| {
+    ///     if let Some(Message::Binary(_)) = msg {
+    ///         let _ = ws.disconnect_with(CloseCode::UNSUPPORTED_DATA, "text only");
+    ///     }
+    /// }, Options::new("ws://127.0.0.1:9001/")?)?;
+    /// client.connect(&[])?;
+    /// # Ok(()) }
+    /// ```
     pub const UNSUPPORTED_DATA: CloseCode = CloseCode(1003);
     /// 1005: no code was present in the peer's Close frame. Never sent on the wire.
+    ///
+    /// ```
+    /// use wsthread::CloseCode;
+    /// assert!(!CloseCode::NO_STATUS.is_sendable()); // it only reports a Close frame without a code
+    /// ```
     pub const NO_STATUS: CloseCode = CloseCode(1005);
     /// 1006: the connection ended without a Close frame. Never sent on the wire.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// use wsthread::{CloseCode, Error};
+    /// let refused = client.disconnect_with(CloseCode::ABNORMAL, "");
+    /// assert!(matches!(refused, Err(Error::InvalidCloseCode(1006))));
+    /// # Ok(()) }
+    /// ```
     pub const ABNORMAL: CloseCode = CloseCode(1006);
     /// 1007: a text message was not valid UTF-8, or similar inconsistent data.
+    ///
+    /// ```
+    /// # fn on_close(info: &wsthread::CloseInfo) {
+    /// use wsthread::{ClosedBy, CloseCode};
+    /// if info.code == CloseCode::INVALID_PAYLOAD && info.closed_by == ClosedBy::Local {
+    ///     eprintln!("bad data from the server (text not UTF-8, a corrupt compressed message): {:?}", info.error);
+    /// }
+    /// # }
+    /// ```
     pub const INVALID_PAYLOAD: CloseCode = CloseCode(1007);
     /// 1008: a message violated the endpoint's policy.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// use wsthread::CloseCode;
+    /// client.connect(&[])?;
+    /// client.disconnect_with(CloseCode::POLICY_VIOLATION, "log in first")?;
+    /// # Ok(()) }
+    /// ```
     pub const POLICY_VIOLATION: CloseCode = CloseCode(1008);
     /// 1009: a message was too big to process.
+    ///
+    /// ```
+    /// # fn on_close(info: &wsthread::CloseInfo) {
+    /// if info.code == wsthread::CloseCode::MESSAGE_TOO_BIG {
+    ///     eprintln!("a message or frame was over a size limit: {info}");
+    /// }
+    /// # }
+    /// ```
     pub const MESSAGE_TOO_BIG: CloseCode = CloseCode(1009);
     /// 1010: the client expected an extension the server did not negotiate.
+    ///
+    /// ```
+    /// use wsthread::CloseCode;
+    /// assert_eq!(CloseCode::MANDATORY_EXTENSION.to_string(), "1010");
+    /// ```
     pub const MANDATORY_EXTENSION: CloseCode = CloseCode(1010);
     /// 1011: the endpoint hit an unexpected condition (used when the callback panics).
+    ///
+    /// ```
+    /// # fn on_close(info: &wsthread::CloseInfo) {
+    /// use wsthread::{ClosedBy, CloseCode};
+    /// if info.code == CloseCode::INTERNAL_ERROR && info.closed_by == ClosedBy::Local {
+    ///     eprintln!("failed on our side (a panicking callback?): {:?}", info.error);
+    /// }
+    /// # }
+    /// ```
     pub const INTERNAL_ERROR: CloseCode = CloseCode(1011);
     /// 1012: the service is restarting.
+    ///
+    /// ```
+    /// use wsthread::{CloseCode, ReconnectPolicy};
+    /// assert!(ReconnectPolicy::default_retry_close(CloseCode::SERVICE_RESTART)); // retried by default
+    /// ```
     pub const SERVICE_RESTART: CloseCode = CloseCode(1012);
     /// 1013: try again later.
+    ///
+    /// ```
+    /// # fn on_close(info: &wsthread::CloseInfo) {
+    /// use wsthread::CloseCode;
+    /// match info.code {
+    ///     CloseCode::TRY_AGAIN_LATER => println!("the server is busy: back off"),
+    ///     CloseCode::NORMAL => println!("done"),
+    ///     other => println!("closed with {other}"),
+    /// }
+    /// # }
+    /// ```
     pub const TRY_AGAIN_LATER: CloseCode = CloseCode(1013);
     /// 1014: a gateway received an invalid response.
+    ///
+    /// ```
+    /// use wsthread::CloseCode;
+    /// assert_eq!(u16::from(CloseCode::BAD_GATEWAY), 1014);
+    /// ```
     pub const BAD_GATEWAY: CloseCode = CloseCode(1014);
-    /// 1015: the TLS handshake failed. Never sent on the wire.
+    /// 1015: the TLS handshake failed. Never sent on the wire, and never reported by this
+    /// crate: a TLS failure is an error of `connect` ([`Error::Tls`](crate::Error::Tls),
+    /// [`Error::Certificate`](crate::Error::Certificate)).
+    ///
+    /// ```
+    /// use wsthread::CloseCode;
+    /// assert!(!CloseCode::TLS_HANDSHAKE.is_sendable());
+    /// ```
     pub const TLS_HANDSHAKE: CloseCode = CloseCode(1015);
 
     /// True when this code may appear in a Close frame: 1000–1003, 1007–1014 (the registered
     /// codes) and 3000–4999 (libraries and applications).
+    ///
+    /// ```
+    /// use wsthread::CloseCode;
+    /// assert!(CloseCode(4001).is_sendable());
+    /// assert!(!CloseCode::ABNORMAL.is_sendable()); // reported, never sent
+    /// assert!(!CloseCode(1004).is_sendable()); // reserved
+    /// ```
     pub fn is_sendable(self) -> bool {
         matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
     }
@@ -74,6 +204,16 @@ impl fmt::Debug for CloseCode {
 }
 
 /// Which side ended a connection.
+///
+/// ```
+/// # fn on_close(info: &wsthread::CloseInfo) {
+/// use wsthread::ClosedBy;
+/// match info.closed_by {
+///     ClosedBy::Local => println!("we closed: {info}"),
+///     ClosedBy::Remote => println!("the server closed: {info}"),
+/// }
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ClosedBy {
     /// This client: `disconnect`, drop, a protocol error we detected, a callback panic.
@@ -83,6 +223,18 @@ pub enum ClosedBy {
 }
 
 /// Why a connection ended, as read by [`WebSocketClient::close_info`](crate::WebSocketClient::close_info).
+///
+/// ```no_run
+/// # fn main() -> Result<(), wsthread::Error> {
+/// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+/// use wsthread::ClosedBy;
+/// client.connect(&[])?;
+/// client.disconnect()?;
+/// let info = client.close_info().expect("the connection ended");
+/// println!("{info}"); // for example: 1001 "" closed by client
+/// assert_eq!(info.closed_by, ClosedBy::Local);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CloseInfo {
@@ -115,6 +267,17 @@ pub struct CloseInfo {
 }
 
 /// What follows a connection's end.
+///
+/// ```
+/// # fn on_close(info: &wsthread::CloseInfo) {
+/// use wsthread::Reconnect;
+/// match &info.reconnect {
+///     Reconnect::Next(next) => println!("back in {:?} (attempt {})", next.delay, next.attempt),
+///     Reconnect::Stopped(why) => println!("giving up: {why}"),
+///     _ => println!("closed for good"),
+/// }
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reconnect {
@@ -130,6 +293,19 @@ pub enum Reconnect {
 
 /// A reconnect attempt on its way: [`Event::Reconnecting`](crate::Event::Reconnecting),
 /// [`Reconnect::Next`], and [`WebSocketClient::reconnecting`](crate::WebSocketClient::reconnecting).
+///
+/// ```no_run
+/// # fn main() -> Result<(), wsthread::Error> {
+/// use wsthread::{Event, Options, ReconnectPolicy, WebSocketClient};
+/// let options = Options::new("ws://127.0.0.1:9001/")?.reconnect(ReconnectPolicy::default());
+/// let client = WebSocketClient::with_events(|_, event| {
+///     if let Event::Reconnecting(next) = event {
+///         eprintln!("attempt {} in {:?}: {}", next.attempt, next.delay, next.why);
+///     }
+/// }, options)?;
+/// client.connect(&[])?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Reconnecting {

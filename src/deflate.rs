@@ -77,36 +77,96 @@ impl Default for DeflateOptions {
 
 impl DeflateOptions {
     /// Sets [`DeflateOptions::client_no_context_takeover`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "deflate")] {
+    /// use wsthread::DeflateOptions;
+    /// // Each message compressed on its own: a promise to the server, whatever it answers.
+    /// let offer = DeflateOptions::default().client_no_context_takeover(true);
+    /// assert!(offer.client_no_context_takeover);
+    /// # }
+    /// ```
     pub fn client_no_context_takeover(mut self, on: bool) -> Self {
         self.client_no_context_takeover = on;
         self
     }
 
     /// Sets [`DeflateOptions::server_no_context_takeover`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # #[cfg(feature = "deflate")] {
+    /// use wsthread::{DeflateOptions, Options};
+    /// let offer = DeflateOptions::default().server_no_context_takeover(true);
+    /// let options = Options::new("ws://127.0.0.1:9001/")?.deflate(Some(offer));
+    /// assert!(options.deflate.unwrap().server_no_context_takeover);
+    /// # }
+    /// # Ok(()) }
+    /// ```
     pub fn server_no_context_takeover(mut self, on: bool) -> Self {
         self.server_no_context_takeover = on;
         self
     }
 
     /// Sets [`DeflateOptions::client_max_window_bits`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "deflate")] {
+    /// use wsthread::DeflateOptions;
+    /// // Compress with a window of at most 2^10 bytes: less memory, less compression.
+    /// let offer = DeflateOptions::default().client_max_window_bits(Some(10));
+    /// assert_eq!(offer.client_max_window_bits, Some(10));
+    /// # }
+    /// ```
     pub fn client_max_window_bits(mut self, bits: Option<u8>) -> Self {
         self.client_max_window_bits = bits;
         self
     }
 
     /// Sets [`DeflateOptions::server_max_window_bits`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "deflate")] {
+    /// use wsthread::DeflateOptions;
+    /// // Ask the server for a 2^12-byte window (some servers refuse an offer that names it).
+    /// let offer = DeflateOptions::default().server_max_window_bits(Some(12));
+    /// assert_eq!(offer.server_max_window_bits, Some(12));
+    /// # }
+    /// ```
     pub fn server_max_window_bits(mut self, bits: Option<u8>) -> Self {
         self.server_max_window_bits = bits;
         self
     }
 
     /// Sets [`DeflateOptions::min_size`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "deflate")] {
+    /// use wsthread::DeflateOptions;
+    /// // With no context kept, a small message has no earlier ones to refer to: send it as is.
+    /// let offer = DeflateOptions::default().client_no_context_takeover(true).min_size(256);
+    /// assert_eq!(offer.min_size, 256);
+    /// # }
+    /// ```
     pub fn min_size(mut self, bytes: usize) -> Self {
         self.min_size = bytes;
         self
     }
 
     /// Sets [`DeflateOptions::level`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # #[cfg(feature = "deflate")] {
+    /// use wsthread::{DeflateOptions, Error, Options, WebSocketClient};
+    /// // For a metered uplink: fewer bytes sent, more CPU spent.
+    /// let options = Options::new("ws://127.0.0.1:9001/")?.deflate(Some(DeflateOptions::default().level(9)));
+    /// // Past 9, the client refuses the options before any I/O.
+    /// let too_high = options.clone().deflate(Some(DeflateOptions::default().level(10)));
+    /// assert!(matches!(WebSocketClient::new(|_| {}, too_high), Err(Error::InvalidOption(_))));
+    /// # }
+    /// # Ok(()) }
+    /// ```
     pub fn level(mut self, level: u32) -> Self {
         self.level = level;
         self

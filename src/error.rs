@@ -12,6 +12,13 @@ use crate::report::HttpResponse;
 /// Errors from the calls you make (`connect`, `send`, `disconnect`, …) come back as this type.
 /// Why a connection that was open ended is told by [`CloseInfo`](crate::CloseInfo) instead,
 /// because that happens on the connection thread, not in a call of yours.
+///
+/// ```
+/// use wsthread::{Error, Options};
+/// let e = Options::new("http://127.0.0.1:9001/").unwrap_err();
+/// assert!(matches!(e, Error::UnsupportedScheme(ref scheme) if scheme == "http"));
+/// assert_eq!(e.to_string(), r#"unsupported url scheme "http" (use ws or wss)"#);
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -96,6 +103,16 @@ pub enum Error {
 
 /// Why [`send_frame`](crate::Handle::send_frame), a fragment or a
 /// [`MessageWriter`](crate::MessageWriter) was refused. Nothing of the refused frame was sent.
+///
+/// ```
+/// # fn main() -> Result<(), wsthread::Error> {
+/// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+/// use wsthread::{Error, FrameError, OpCode};
+/// // Refused before anything is sent: control frames cannot be fragmented.
+/// let refused = client.send_frame(OpCode::Ping, b"", false);
+/// assert!(matches!(refused, Err(Error::Frame(FrameError::FragmentedControl))));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FrameError {
@@ -158,6 +175,13 @@ impl TrySendError {
     }
 
     /// The message that was not sent.
+    ///
+    /// ```
+    /// use wsthread::{Message, TrySendError};
+    /// let refused = TrySendError::Full(Message::from("tick"));
+    /// let message = refused.into_inner(); // to send again later
+    /// assert_eq!(message, Message::from("tick"));
+    /// ```
     pub fn into_inner(self) -> Message {
         match self {
             TrySendError::Full(m) | TrySendError::NotConnected(m) | TrySendError::Refused(_, m) => m,
@@ -165,6 +189,12 @@ impl TrySendError {
     }
 
     /// True when the queue was full.
+    ///
+    /// ```
+    /// use wsthread::{Message, TrySendError};
+    /// assert!(TrySendError::Full(Message::from("tick")).is_full());
+    /// assert!(!TrySendError::NotConnected(Message::from("tick")).is_full());
+    /// ```
     pub fn is_full(&self) -> bool {
         matches!(self, TrySendError::Full(_))
     }

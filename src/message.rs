@@ -9,6 +9,13 @@ use std::fmt;
 ///
 /// `From` conversions make sending short: `&str` and `String` become [`Message::Text`],
 /// `&[u8]`, `[u8; N]` and `Vec<u8>` become [`Message::Binary`].
+///
+/// ```
+/// use wsthread::Message;
+/// assert_eq!(Message::from("hi"), Message::Text("hi".to_owned()));
+/// assert_eq!(Message::from(vec![1u8, 2]), Message::Binary(vec![1, 2]));
+/// assert_eq!(Message::from(b"hi"), Message::Binary(b"hi".to_vec()));
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub enum Message {
     /// A text message; always valid UTF-8 (invalid text closes the connection with 1007).
@@ -19,6 +26,12 @@ pub enum Message {
 
 /// The kind of a data message, for messages sent in fragments
 /// ([`send_fragments`](crate::Handle::send_fragments), [`writer`](crate::Handle::writer)).
+///
+/// ```
+/// use wsthread::{Message, MessageKind};
+/// assert_eq!(Message::from("hi").kind(), MessageKind::Text);
+/// assert_eq!(Message::from(vec![0u8]).kind(), MessageKind::Binary);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MessageKind {
     /// Text: the whole message must be valid UTF-8 (a code point may be split between
@@ -30,6 +43,12 @@ pub enum MessageKind {
 
 impl Message {
     /// The kind of this message.
+    ///
+    /// ```
+    /// use wsthread::{Message, MessageKind};
+    /// let reply = Message::from("pong");
+    /// assert_eq!(reply.kind(), MessageKind::Text);
+    /// ```
     pub fn kind(&self) -> MessageKind {
         match self {
             Message::Text(_) => MessageKind::Text,
@@ -38,6 +57,12 @@ impl Message {
     }
 
     /// The payload as bytes, whatever the kind.
+    ///
+    /// ```
+    /// use wsthread::Message;
+    /// assert_eq!(Message::from("hi").as_bytes(), b"hi");
+    /// assert_eq!(Message::from(vec![104u8, 105]).as_bytes(), b"hi");
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             Message::Text(s) => s.as_bytes(),
@@ -46,6 +71,12 @@ impl Message {
     }
 
     /// The text, if this is a text message.
+    ///
+    /// ```
+    /// use wsthread::Message;
+    /// assert_eq!(Message::from("hi").as_text(), Some("hi"));
+    /// assert_eq!(Message::from(b"hi").as_text(), None); // binary, even if it is UTF-8
+    /// ```
     pub fn as_text(&self) -> Option<&str> {
         match self {
             Message::Text(s) => Some(s),
@@ -54,26 +85,55 @@ impl Message {
     }
 
     /// Payload length in bytes.
+    ///
+    /// ```
+    /// use wsthread::Message;
+    /// assert_eq!(Message::from("hé").len(), 3); // bytes, not characters
+    /// ```
     pub fn len(&self) -> usize {
         self.as_bytes().len()
     }
 
     /// True when the payload is empty.
+    ///
+    /// ```
+    /// use wsthread::Message;
+    /// assert!(Message::from("").is_empty());
+    /// assert!(!Message::from(vec![0u8]).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// True for a text message.
+    ///
+    /// ```
+    /// use wsthread::Message;
+    /// assert!(Message::from("hi").is_text());
+    /// assert!(!Message::from(b"hi").is_text());
+    /// ```
     pub fn is_text(&self) -> bool {
         matches!(self, Message::Text(_))
     }
 
     /// True for a binary message.
+    ///
+    /// ```
+    /// use wsthread::Message;
+    /// assert!(Message::from(vec![1u8, 2]).is_binary());
+    /// assert!(!Message::from("12").is_binary());
+    /// ```
     pub fn is_binary(&self) -> bool {
         matches!(self, Message::Binary(_))
     }
 
     /// The payload as owned bytes, whatever the kind.
+    ///
+    /// ```
+    /// use wsthread::Message;
+    /// let bytes: Vec<u8> = Message::from("hi").into_bytes();
+    /// assert_eq!(bytes, b"hi".to_vec());
+    /// ```
     pub fn into_bytes(self) -> Vec<u8> {
         match self {
             Message::Text(s) => s.into_bytes(),

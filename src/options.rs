@@ -171,6 +171,16 @@ impl Default for RootCerts {
 }
 
 /// TLS settings, used only for `wss://` URLs.
+///
+/// ```no_run
+/// # fn main() -> Result<(), wsthread::Error> {
+/// use wsthread::{Options, RootCerts};
+/// let mut options = Options::new("wss://example.org/feed")?;
+/// // Trust only a private CA, not the system's roots.
+/// options.tls.roots = RootCerts::None;
+/// options.tls.extra_roots_pem.push(std::fs::read("private-ca.pem")?);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct TlsOptions {
@@ -197,6 +207,15 @@ impl Options {
     /// Fails with [`Error::InvalidUrl`] or [`Error::UnsupportedScheme`] before any I/O, and
     /// with [`Error::FeatureNotEnabled`] for a `wss://` URL in a build without the `tls`
     /// feature.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use wsthread::{Error, Options};
+    /// let options = Options::new("ws://127.0.0.1:9001/chat")?;
+    /// assert_eq!(options.url().port(), Some(9001));
+    /// assert!(matches!(Options::new("http://127.0.0.1:9001/"), Err(Error::UnsupportedScheme(_))));
+    /// # Ok(()) }
+    /// ```
     pub fn new(url: &str) -> Result<Options, Error> {
         Ok(Options {
             url: parse_url(url)?,
@@ -225,77 +244,192 @@ impl Options {
     }
 
     /// The URL connections go to.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001/chat?room=7")?;
+    /// assert_eq!(options.url().path(), "/chat");
+    /// assert_eq!(options.url().query(), Some("room=7"));
+    /// # Ok(()) }
+    /// ```
     pub fn url(&self) -> &Url {
         &self.url
     }
 
     /// Sets [`Options::connect_timeout`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use std::time::Duration;
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001/")?.connect_timeout(Duration::from_secs(5));
+    /// assert_eq!(options.connect_timeout, Duration::from_secs(5));
+    /// # Ok(()) }
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// Sets [`Options::close_timeout`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use std::time::Duration;
+    /// // Give up on a server that does not answer our Close within a second.
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001/")?.close_timeout(Duration::from_secs(1));
+    /// assert_eq!(options.close_timeout, Duration::from_secs(1));
+    /// # Ok(()) }
+    /// ```
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
         self
     }
 
     /// Adds one subprotocol to [`Options::subprotocols`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001/")?
+    ///     .subprotocol("v2.json") // preferred
+    ///     .subprotocol("v1.json");
+    /// assert_eq!(options.subprotocols, ["v2.json", "v1.json"]);
+    /// # Ok(()) }
+    /// ```
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
         self.subprotocols.push(protocol.into());
         self
     }
 
     /// Sets [`Options::max_message_size`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// // A feed of small updates: a message over 1 MiB is a fault, closed with 1009.
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001/")?.max_message_size(Some(1 << 20));
+    /// assert_eq!(options.max_message_size, Some(1 << 20));
+    /// # Ok(()) }
+    /// ```
     pub fn max_message_size(mut self, limit: Option<usize>) -> Self {
         self.max_message_size = limit;
         self
     }
 
     /// Sets [`Options::max_frame_size`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001/")?.max_frame_size(Some(64 << 10));
+    /// assert_eq!(options.max_frame_size, Some(64 << 10));
+    /// # Ok(()) }
+    /// ```
     pub fn max_frame_size(mut self, limit: Option<usize>) -> Self {
         self.max_frame_size = limit;
         self
     }
 
     /// Sets [`Options::tcp_nodelay`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// // Many tiny messages, no hurry: let Nagle's algorithm gather them into fewer packets.
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001/")?.tcp_nodelay(false);
+    /// assert!(!options.tcp_nodelay);
+    /// # Ok(()) }
+    /// ```
     pub fn tcp_nodelay(mut self, on: bool) -> Self {
         self.tcp_nodelay = on;
         self
     }
 
     /// Sets [`Options::thread_stack_size`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// // A callback that recurses deeply (a recursive-descent parser, say).
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001/")?.thread_stack_size(4 << 20);
+    /// assert_eq!(options.thread_stack_size, 4 << 20);
+    /// # Ok(()) }
+    /// ```
     pub fn thread_stack_size(mut self, bytes: usize) -> Self {
         self.thread_stack_size = bytes;
         self
     }
 
     /// Sets [`Options::channel_capacity`] (at least 1).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use wsthread::{Options, WebSocketClient};
+    /// // Room for bursts of up to 1024 events before the server meets backpressure.
+    /// let options = Options::new("ws://127.0.0.1:9001/")?.channel_capacity(1024);
+    /// let (client, events) = WebSocketClient::channel(options)?;
+    /// assert_eq!(events.capacity(), Some(1024));
+    /// # Ok(()) }
+    /// ```
     pub fn channel_capacity(mut self, events: usize) -> Self {
         self.channel_capacity = events;
         self
     }
 
     /// Sets [`Options::frame_hook`] to `hook`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use wsthread::{Direction, Frame, OpCode, Options};
+    /// let pings = Arc::new(AtomicUsize::new(0));
+    /// let counter = Arc::clone(&pings);
+    /// let options = Options::new("ws://127.0.0.1:9001/")?.frame_hook(move |frame: &Frame| {
+    ///     if frame.direction == Direction::Incoming && frame.opcode == OpCode::Ping {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    /// });
+    /// # Ok(()) }
+    /// ```
     pub fn frame_hook(mut self, hook: impl Fn(&Frame<'_>) + Send + Sync + 'static) -> Self {
         self.frame_hook = Some(FrameHook::new(hook));
         self
     }
 
     /// Sets [`TlsOptions::roots`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # #[cfg(feature = "tls")] {
+    /// use wsthread::{Options, RootCerts};
+    /// // Only the CAs given with `add_root_certificate_pem`: a closed network with its own CA.
+    /// let options = Options::new("wss://example.org/feed")?.root_certs(RootCerts::None);
+    /// assert_eq!(options.tls.roots, RootCerts::None);
+    /// # }
+    /// # Ok(()) }
+    /// ```
     pub fn root_certs(mut self, roots: RootCerts) -> Self {
         self.tls.roots = roots;
         self
     }
 
     /// Adds a CA certificate (PEM; several may be in one text) to [`TlsOptions::extra_roots_pem`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// let options = wsthread::Options::new("wss://example.org/feed")?
+    ///     .add_root_certificate_pem(std::fs::read("private-ca.pem")?);
+    /// # Ok(()) }
+    /// ```
     pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.tls.extra_roots_pem.push(pem.into());
         self
     }
 
     /// Sets [`TlsOptions::client_cert_pem`]: a certificate chain and its private key, PEM.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// let options = wsthread::Options::new("wss://example.org/feed")?
+    ///     .client_certificate_pem(std::fs::read("client-chain.pem")?, std::fs::read("client-key.pem")?);
+    /// # Ok(()) }
+    /// ```
     pub fn client_certificate_pem(
         mut self,
         chain: impl Into<Vec<u8>>,
@@ -306,6 +440,16 @@ impl Options {
     }
 
     /// Sets [`TlsOptions::danger_accept_invalid_certs`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # #[cfg(feature = "tls")] {
+    /// // A test server with a throwaway certificate; never in production.
+    /// let options = wsthread::Options::new("wss://localhost:9443/")?.danger_accept_invalid_certs(true);
+    /// assert!(options.tls.danger_accept_invalid_certs);
+    /// # }
+    /// # Ok(()) }
+    /// ```
     pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
         self.tls.danger_accept_invalid_certs = accept;
         self
@@ -326,12 +470,30 @@ impl Options {
     }
 
     /// Sets [`Options::origin`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// // For a server that checks where a browser page would have come from.
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001/")?.origin("https://app.example");
+    /// assert_eq!(options.origin.as_deref(), Some("https://app.example"));
+    /// # Ok(()) }
+    /// ```
     pub fn origin(mut self, origin: impl Into<String>) -> Self {
         self.origin = Some(origin.into());
         self
     }
 
     /// Sets [`Options::deflate`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # #[cfg(feature = "deflate")] {
+    /// use wsthread::{DeflateOptions, Options};
+    /// let options = Options::new("ws://127.0.0.1:9001/")?.deflate(Some(DeflateOptions::default()));
+    /// assert!(options.deflate.is_some());
+    /// # }
+    /// # Ok(()) }
+    /// ```
     #[cfg(feature = "deflate")]
     pub fn deflate(mut self, deflate: Option<DeflateOptions>) -> Self {
         self.deflate = deflate;
@@ -339,24 +501,58 @@ impl Options {
     }
 
     /// Sets [`Options::ping_interval`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// // Never ping: an idle connection costs no wake-up (and a dead one goes unnoticed).
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001/")?.ping_interval(None);
+    /// assert_eq!(options.ping_interval, None);
+    /// # Ok(()) }
+    /// ```
     pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
         self.ping_interval = interval;
         self
     }
 
     /// Sets [`Options::pong_timeout`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use std::time::Duration;
+    /// // Notice a dead server within about 10 seconds.
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001/")?
+    ///     .ping_interval(Some(Duration::from_secs(5)))
+    ///     .pong_timeout(Duration::from_secs(5));
+    /// # Ok(()) }
+    /// ```
     pub fn pong_timeout(mut self, timeout: Duration) -> Self {
         self.pong_timeout = timeout;
         self
     }
 
     /// Sets [`Options::write_timeout`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use std::time::Duration;
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001/")?.write_timeout(Some(Duration::from_secs(10)));
+    /// assert_eq!(options.write_timeout, Some(Duration::from_secs(10)));
+    /// # Ok(()) }
+    /// ```
     pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.write_timeout = timeout;
         self
     }
 
     /// Sets [`Options::send_queue_limit`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// // `try_send` hands messages back once 256 KiB wait in the queue.
+    /// let options = wsthread::Options::new("ws://127.0.0.1:9001/")?.send_queue_limit(256 << 10);
+    /// assert_eq!(options.send_queue_limit, 256 << 10);
+    /// # Ok(()) }
+    /// ```
     pub fn send_queue_limit(mut self, bytes: usize) -> Self {
         self.send_queue_limit = bytes;
         self
@@ -438,6 +634,15 @@ impl Proxy {
     ///
     /// Fails with [`Error::InvalidOption`] for anything else; `https://` proxies (TLS to the
     /// proxy itself) are not supported.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use wsthread::{Proxy, ProxyKind};
+    /// let proxy = Proxy::new("proxy.corp")?; // as curl reads it: http://, port 1080
+    /// assert_eq!((proxy.kind(), proxy.host(), proxy.port()), (ProxyKind::Http, "proxy.corp", 1080));
+    /// assert!(Proxy::new("https://proxy.corp:443").is_err()); // TLS to the proxy: not supported
+    /// # Ok(()) }
+    /// ```
     pub fn new(url: &str) -> Result<Proxy, Error> {
         let bad = |why: &str| Error::InvalidOption(format!("proxy {:?}: {why}", redact(url)));
         let text = url.trim();

@@ -28,6 +28,14 @@ pub struct Proxy {
 }
 
 /// The protocol spoken to a proxy.
+///
+/// ```
+/// # fn main() -> Result<(), wsthread::Error> {
+/// use wsthread::{Proxy, ProxyKind};
+/// assert_eq!(Proxy::new("socks5://127.0.0.1:1080")?.kind(), ProxyKind::Socks5);
+/// assert_eq!(Proxy::new("socks5h://127.0.0.1:1080")?.kind(), ProxyKind::Socks5h);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProxyKind {
@@ -43,21 +51,48 @@ pub enum ProxyKind {
 
 impl Proxy {
     /// The protocol spoken to the proxy.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use wsthread::{Proxy, ProxyKind};
+    /// assert_eq!(Proxy::new("http://proxy.corp:3128")?.kind(), ProxyKind::Http);
+    /// # Ok(()) }
+    /// ```
     pub fn kind(&self) -> ProxyKind {
         self.kind
     }
 
     /// The proxy's host name or IP address (an IPv6 address without brackets).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// assert_eq!(wsthread::Proxy::new("socks5://[::1]:9050")?.host(), "::1");
+    /// # Ok(()) }
+    /// ```
     pub fn host(&self) -> &str {
         &self.host
     }
 
     /// The proxy's port.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// assert_eq!(wsthread::Proxy::new("http://proxy.corp:3128")?.port(), 3128);
+    /// # Ok(()) }
+    /// ```
     pub fn port(&self) -> u16 {
         self.port
     }
 
     /// The user name from the URL, percent-decoded.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use wsthread::Proxy;
+    /// assert_eq!(Proxy::new("http://j%20doe:pw@proxy.corp:3128")?.username(), Some("j doe"));
+    /// assert_eq!(Proxy::new("http://proxy.corp:3128")?.username(), None);
+    /// # Ok(()) }
+    /// ```
     pub fn username(&self) -> Option<&str> {
         self.credentials.as_ref().map(|(user, _)| user.as_str())
     }
@@ -96,6 +131,15 @@ impl fmt::Debug for Proxy {
 }
 
 /// Which proxy connections use: [`Options::proxy`](crate::Options::proxy).
+///
+/// ```
+/// # fn main() -> Result<(), wsthread::Error> {
+/// use wsthread::{Options, ProxySetting};
+/// let options = Options::new("ws://127.0.0.1:9001/")?;
+/// assert_eq!(options.proxy, ProxySetting::FromEnvironment);
+/// let direct = options.proxy(ProxySetting::Direct); // whatever the environment says
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProxySetting {

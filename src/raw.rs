@@ -5,6 +5,13 @@ use std::fmt;
 use std::sync::Arc;
 
 /// A frame's opcode (RFC 6455 §5.2).
+///
+/// ```
+/// use wsthread::OpCode;
+/// assert_eq!(OpCode::from_code(0x9), OpCode::Ping);
+/// assert!(OpCode::Ping.is_control());
+/// assert_eq!(OpCode::Text.to_string(), "text");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OpCode {
@@ -27,6 +34,12 @@ pub enum OpCode {
 
 impl OpCode {
     /// The opcode's value on the wire.
+    ///
+    /// ```
+    /// use wsthread::OpCode;
+    /// assert_eq!(OpCode::Binary.code(), 0x2);
+    /// assert_eq!(OpCode::Reserved(0x3).code(), 0x3);
+    /// ```
     pub fn code(self) -> u8 {
         match self {
             OpCode::Continue => 0x0,
@@ -40,6 +53,13 @@ impl OpCode {
     }
 
     /// The opcode of a wire value (only its low four bits count).
+    ///
+    /// ```
+    /// use wsthread::OpCode;
+    /// assert_eq!(OpCode::from_code(0x1), OpCode::Text);
+    /// assert_eq!(OpCode::from_code(0x3), OpCode::Reserved(0x3));
+    /// assert_eq!(OpCode::from_code(0x81), OpCode::Text); // a first header byte with FIN set
+    /// ```
     pub fn from_code(code: u8) -> OpCode {
         match code & 0xF {
             0x0 => OpCode::Continue,
@@ -53,6 +73,13 @@ impl OpCode {
     }
 
     /// True for Close, Ping and Pong (and the reserved control opcodes 0xB–0xF).
+    ///
+    /// ```
+    /// use wsthread::OpCode;
+    /// assert!(OpCode::Pong.is_control());
+    /// assert!(OpCode::Reserved(0xB).is_control());
+    /// assert!(!OpCode::Continue.is_control());
+    /// ```
     pub fn is_control(self) -> bool {
         self.code() & 0x8 != 0
     }
@@ -73,6 +100,18 @@ impl fmt::Display for OpCode {
 }
 
 /// Which way a frame went.
+///
+/// ```
+/// # fn main() -> Result<(), wsthread::Error> {
+/// use wsthread::{Direction, Frame, Options};
+/// // Log only what the server sends.
+/// let options = Options::new("ws://127.0.0.1:9001/")?.frame_hook(|frame: &Frame| {
+///     if frame.direction == Direction::Incoming {
+///         eprintln!("{frame}");
+///     }
+/// });
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// From the server to us.
@@ -82,6 +121,17 @@ pub enum Direction {
 }
 
 /// One frame, as the frame hook sees it.
+///
+/// ```
+/// # fn main() -> Result<(), wsthread::Error> {
+/// use wsthread::{Frame, OpCode, Options};
+/// let options = Options::new("ws://127.0.0.1:9001/")?.frame_hook(|frame: &Frame| {
+///     if frame.opcode == OpCode::Text && frame.rsv1 {
+///         eprintln!("compressed text frame, {} bytes on the wire", frame.len);
+///     }
+/// });
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Frame<'a> {
@@ -141,6 +191,15 @@ pub struct FrameHook(pub(crate) Arc<dyn Fn(&Frame<'_>) + Send + Sync>);
 
 impl FrameHook {
     /// Wraps `hook`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use wsthread::{Frame, FrameHook, Options};
+    /// // The field, set directly: the hook of `Options::frame_hook`.
+    /// let mut options = Options::new("ws://127.0.0.1:9001/")?;
+    /// options.frame_hook = Some(FrameHook::new(|frame: &Frame| eprintln!("{frame}")));
+    /// # Ok(()) }
+    /// ```
     pub fn new(hook: impl Fn(&Frame<'_>) + Send + Sync + 'static) -> FrameHook {
         FrameHook(Arc::new(hook))
     }

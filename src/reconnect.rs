@@ -57,7 +57,8 @@ pub struct ReconnectPolicy {
     /// Whether a connection closed with this code is retried (either side's Close).
     /// Defaults to [`ReconnectPolicy::default_retry_close`].
     pub retry_close: fn(CloseCode) -> bool,
-    /// Whether an upgrade refused with this HTTP status is retried.
+    /// Whether an upgrade refused with this HTTP status is retried. 401, 403, 404 and 407
+    /// are never retried, whatever it returns: the same request would be refused again.
     /// Defaults to [`ReconnectPolicy::default_retry_status`].
     pub retry_status: fn(u16) -> bool,
 }
@@ -78,6 +79,13 @@ impl Default for ReconnectPolicy {
 
 impl ReconnectPolicy {
     /// Sets [`min_delay`](Self::min_delay) and [`max_delay`](Self::max_delay).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wsthread::ReconnectPolicy;
+    /// let policy = ReconnectPolicy::default().delays(Duration::from_millis(100), Duration::from_secs(5));
+    /// assert_eq!((policy.min_delay, policy.max_delay), (Duration::from_millis(100), Duration::from_secs(5)));
+    /// ```
     pub fn delays(mut self, min: Duration, max: Duration) -> Self {
         self.min_delay = min;
         self.max_delay = max;
@@ -85,18 +93,40 @@ impl ReconnectPolicy {
     }
 
     /// Sets [`max_attempts`](Self::max_attempts).
+    ///
+    /// ```
+    /// use wsthread::ReconnectPolicy;
+    /// let policy = ReconnectPolicy::default().max_attempts(Some(5));
+    /// assert_eq!(policy.max_attempts, Some(5));
+    /// ```
     pub fn max_attempts(mut self, attempts: Option<u32>) -> Self {
         self.max_attempts = attempts;
         self
     }
 
     /// Sets [`reset_after`](Self::reset_after).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wsthread::ReconnectPolicy;
+    /// // Only a connection that stayed up five minutes starts the backoff afresh.
+    /// let policy = ReconnectPolicy::default().reset_after(Duration::from_secs(300));
+    /// assert_eq!(policy.reset_after, Duration::from_secs(300));
+    /// ```
     pub fn reset_after(mut self, up_for: Duration) -> Self {
         self.reset_after = up_for;
         self
     }
 
     /// Sets [`max_retry_after`](Self::max_retry_after).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wsthread::ReconnectPolicy;
+    /// // Never wait more than a minute, whatever a server's Retry-After asks.
+    /// let policy = ReconnectPolicy::default().max_retry_after(Duration::from_secs(60));
+    /// assert_eq!(policy.max_retry_after, Duration::from_secs(60));
+    /// ```
     pub fn max_retry_after(mut self, longest: Duration) -> Self {
         self.max_retry_after = longest;
         self
@@ -116,6 +146,13 @@ impl ReconnectPolicy {
     }
 
     /// Sets [`retry_status`](Self::retry_status).
+    ///
+    /// ```
+    /// use wsthread::ReconnectPolicy;
+    /// // Also retry 409 Conflict: a server that refuses a second session until the first times out.
+    /// let policy = ReconnectPolicy::default()
+    ///     .retry_status(|status| status == 409 || ReconnectPolicy::default_retry_status(status));
+    /// ```
     pub fn retry_status(mut self, retry: fn(u16) -> bool) -> Self {
         self.retry_status = retry;
         self

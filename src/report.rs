@@ -8,6 +8,15 @@ use crate::proxy::ProxyChoice;
 use crate::deflate::DeflateParams;
 
 /// What the server answered to a successful upgrade, and what it took to get there.
+///
+/// ```no_run
+/// # fn main() -> Result<(), wsthread::Error> {
+/// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+/// let handshake = client.connect(&[])?;
+/// println!("{} from {} in {:?}", handshake.status, handshake.peer_addr, handshake.timings.total());
+/// println!("subprotocol {:?}, extensions {:?}", handshake.subprotocol, handshake.extensions);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Handshake {
@@ -19,8 +28,8 @@ pub struct Handshake {
     pub subprotocol: Option<String>,
     /// The extensions the server agreed to, as it wrote them (`Sec-WebSocket-Extensions`).
     pub extensions: Vec<String>,
-    /// The permessage-deflate parameters agreed to, when [`Options::deflate`](crate::Options::deflate)
-    /// offered it and the server accepted.
+    /// The permessage-deflate parameters agreed to, when `Options::deflate` (feature
+    /// `deflate`) offered it and the server accepted. Always `None` without the feature.
     pub deflate: Option<DeflateParams>,
     /// The address actually connected to: the server's, or the proxy's through a proxy.
     pub peer_addr: SocketAddr,
@@ -34,12 +43,32 @@ pub struct Handshake {
 
 impl Handshake {
     /// The first value of the header `name` (case-insensitive).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// let handshake = client.connect(&[])?;
+    /// if let Some(server) = handshake.header("server") { // any case: "Server" matches too
+    ///     println!("server: {server}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         find_header(&self.headers, name)
     }
 }
 
 /// The negotiated TLS parameters of a `wss://` connection.
+///
+/// ```no_run
+/// # fn main() -> Result<(), wsthread::Error> {
+/// use wsthread::{Message, Options, WebSocketClient};
+/// let client = WebSocketClient::new(|_: Option<Message>| {}, Options::new("wss://example.org/feed")?)?;
+/// if let Some(tls) = client.connect(&[])?.tls {
+///     println!("{} with {}", tls.protocol_version, tls.cipher_suite);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TlsInfo {
@@ -50,6 +79,14 @@ pub struct TlsInfo {
 }
 
 /// How long each phase of a connect took.
+///
+/// ```no_run
+/// # fn main() -> Result<(), wsthread::Error> {
+/// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+/// let t = client.connect(&[])?.timings;
+/// println!("dns {:?}, tcp {:?}, tls {:?}, upgrade {:?}", t.dns, t.tcp_connect, t.tls, t.upgrade);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timings {
@@ -68,12 +105,29 @@ pub struct Timings {
 
 impl Timings {
     /// The sum of all phases.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut timings = wsthread::Timings::default();
+    /// timings.tcp_connect = Duration::from_millis(20);
+    /// timings.tls = Some(Duration::from_millis(30));
+    /// assert_eq!(timings.total(), Duration::from_millis(50));
+    /// ```
     pub fn total(&self) -> Duration {
         self.dns + self.tcp_connect + self.proxy.unwrap_or_default() + self.tls.unwrap_or_default() + self.upgrade
     }
 }
 
 /// A non-101 answer to the upgrade request, carried by [`Error::Rejected`](crate::Error::Rejected).
+///
+/// ```no_run
+/// # fn main() -> Result<(), wsthread::Error> {
+/// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+/// if let Err(wsthread::Error::Rejected(answer)) = client.connect(&[]) {
+///     println!("{} {}: {}", answer.status, answer.reason, answer.body_text());
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HttpResponse {
@@ -89,11 +143,31 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     /// The first value of the header `name` (case-insensitive).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// if let Err(wsthread::Error::Rejected(answer)) = client.connect(&[]) {
+    ///     if let Some(seconds) = answer.header("retry-after") { // any case
+    ///         println!("come back in {seconds} s");
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         find_header(&self.headers, name)
     }
 
     /// The body as text (invalid UTF-8 replaced).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// if let Err(wsthread::Error::Rejected(answer)) = client.connect(&[("Authorization", "Bearer expired")]) {
+    ///     eprintln!("refused: {}", answer.body_text()); // for example {"error":"token expired"}
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn body_text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }

@@ -9,6 +9,19 @@ use crate::close::CloseInfo;
 
 /// The state of a client's connection, as [`WebSocketClient::state`](crate::WebSocketClient::state)
 /// reports it.
+///
+/// ```
+/// # fn main() -> Result<(), wsthread::Error> {
+/// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+/// use wsthread::State;
+/// assert_eq!(client.state(), State::Closed); // nothing connected yet
+/// match client.state() {
+///     State::Open => println!("open"),
+///     State::Connecting | State::Closing => println!("on the way"),
+///     State::Closed => println!("closed"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {
     /// `connect` is running: DNS, TCP, TLS or the upgrade.

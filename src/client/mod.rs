@@ -43,6 +43,18 @@ pub use writer::MessageWriter;
 /// The client is `Send + Sync`: share it (for example in an `Arc`) and send from any number
 /// of threads; each message goes out whole. Dropping it disconnects with 1001 Going Away and
 /// joins the connection thread, waiting at most about `close_timeout`.
+///
+/// ```no_run
+/// # fn main() -> Result<(), wsthread::Error> {
+/// use std::sync::Arc;
+/// use wsthread::{Message, Options, WebSocketClient};
+/// let client = WebSocketClient::new(|msg: Option<Message>| println!("{msg:?}"), Options::new("ws://127.0.0.1:9001/")?)?;
+/// let client = Arc::new(client);
+/// client.connect(&[])?;
+/// let sender = Arc::clone(&client);
+/// std::thread::spawn(move || sender.send("from another thread")).join().unwrap()?;
+/// # Ok(()) }
+/// ```
 pub struct WebSocketClient {
     shared: Arc<Shared>,
 }
@@ -51,7 +63,19 @@ pub struct WebSocketClient {
 /// other threads or from inside the callback.
 ///
 /// A handle does not keep the connection alive: once its [`WebSocketClient`] is dropped,
-/// every call returns [`Error::NotConnected`] (or does nothing, for `disconnect`).
+/// every call returns [`Error::NotConnected`] (or does nothing, for `disconnect`), after
+/// the checks of its arguments (a `disconnect_with` code that may not be sent is still
+/// [`Error::InvalidCloseCode`]).
+///
+/// ```
+/// # fn main() -> Result<(), wsthread::Error> {
+/// use wsthread::{Error, Message, Options, WebSocketClient};
+/// let client = WebSocketClient::new(|_: Option<Message>| {}, Options::new("ws://127.0.0.1:9001/")?)?;
+/// let handle = client.handle();
+/// drop(client);
+/// assert!(matches!(handle.send("too late"), Err(Error::NotConnected)));
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Handle {
     /// Weak: the event sink holds a handle (for `with_handle`), and a strong one would keep
@@ -65,9 +89,8 @@ pub struct Handle {
 impl WebSocketClient {
     /// Creates a client that will connect as `options` say and hand messages to `callback`.
     /// No I/O happens yet; for `wss://` the TLS configuration is built (and its PEM inputs
-    /// checked) here, once for all later connects, and unusable
-    /// [`DeflateOptions`](crate::DeflateOptions) are refused here too
-    /// ([`Error::InvalidOption`]).
+    /// checked) here, once for all later connects, and unusable `DeflateOptions` (feature
+    /// `deflate`) are refused here too ([`Error::InvalidOption`]).
     ///
     /// ```no_run
     /// # fn main() -> Result<(), wsthread::Error> {
@@ -247,51 +270,143 @@ impl WebSocketClient {
     /// upgrade, [`Error::Timeout`] when the deadline passes, [`Error::Aborted`] when another
     /// thread disconnects or drops the client meanwhile, [`Error::InCallback`] when called
     /// from this client's callback.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// use wsthread::{Error, Message, Options, WebSocketClient};
+    /// let client = WebSocketClient::new(|_: Option<Message>| {}, Options::new("ws://127.0.0.1:9001/")?)?;
+    /// match client.connect(&[("Authorization", "Bearer t0ken")]) {
+    ///     Ok(handshake) => println!("open, subprotocol {:?}", handshake.subprotocol),
+    ///     Err(Error::Rejected(answer)) => println!("refused: {} {}", answer.status, answer.body_text()),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn connect(&self, headers: &[(&str, &str)]) -> Result<Handshake, Error> {
         self.shared.connect(headers)
     }
 
     /// A handle to this client, for other threads.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// client.connect(&[])?;
+    /// let handle = client.handle();
+    /// std::thread::spawn(move || handle.send("from a worker")).join().unwrap()?;
+    /// # Ok(()) }
+    /// ```
     pub fn handle(&self) -> Handle {
         Handle { shared: Arc::downgrade(&self.shared), status: self.shared.status.clone() }
     }
 
     /// Queues a message, waiting for room; see [`Handle::send`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// client.connect(&[])?;
+    /// client.send("hello")?; // text
+    /// client.send(vec![0x01, 0x02])?; // binary
+    /// # Ok(()) }
+    /// ```
     pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
         Ok(self.shared.send(message.into(), Wait::Forever)?)
     }
 
     /// Queues a message if there is room; see [`Handle::try_send`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// // Not connected yet: the message comes back instead of being queued.
+    /// let refused = client.try_send("hello").unwrap_err();
+    /// assert!(!refused.is_full());
+    /// assert_eq!(refused.into_inner(), wsthread::Message::from("hello"));
+    /// # Ok(()) }
+    /// ```
     pub fn try_send(&self, message: impl Into<Message>) -> Result<(), TrySendError> {
         self.shared.send(message.into(), Wait::No)
     }
 
     /// Queues a message, waiting at most `timeout` for room; see [`Handle::send_timeout`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// use std::time::Duration;
+    /// client.connect(&[])?;
+    /// if let Err(e) = client.send_timeout("frame 17", Duration::from_millis(100)) {
+    ///     println!("dropped: {e}"); // the server reads too slowly for this rate
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn send_timeout(&self, message: impl Into<Message>, timeout: Duration) -> Result<(), TrySendError> {
         self.shared.send(message.into(), until(timeout))
     }
 
     /// Bytes queued and not yet written; see [`Handle::buffered_amount`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// assert_eq!(client.buffered_amount(), 0); // nothing queued without a connection
+    /// # Ok(()) }
+    /// ```
     pub fn buffered_amount(&self) -> usize {
         self.shared.buffered_amount()
     }
 
     /// The reconnect attempt on its way; see [`Handle::reconnecting`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// if let Some(next) = client.reconnecting() {
+    ///     println!("attempt {} in {:?}: {}", next.attempt, next.delay, next.why);
+    /// }
+    /// assert!(client.reconnecting().is_none()); // no connection was ever lost
+    /// # Ok(()) }
+    /// ```
     pub fn reconnecting(&self) -> Option<Reconnecting> {
         self.shared.reconnecting()
     }
 
     /// Sends a ping; see [`Handle::ping`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// client.connect(&[])?;
+    /// client.ping(b"are you there?")?;
+    /// # Ok(()) }
+    /// ```
     pub fn ping(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
         self.shared.queue(OP_PING, &control_payload(payload.into())?, Wait::No)
     }
 
     /// Sends an unsolicited pong; see [`Handle::pong`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// client.connect(&[])?;
+    /// client.pong(Vec::new())?; // a heartbeat the server need not answer
+    /// # Ok(()) }
+    /// ```
     pub fn pong(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
         self.shared.queue(OP_PONG, &control_payload(payload.into())?, Wait::No)
     }
 
     /// Sends one message as fragments; see [`Handle::send_fragments`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// client.connect(&[])?;
+    /// client.send_fragments(wsthread::MessageKind::Text, ["Hel", "lo"])?; // one message, "Hello"
+    /// # Ok(()) }
+    /// ```
     pub fn send_fragments<I>(&self, kind: MessageKind, fragments: I) -> Result<(), Error>
     where
         I: IntoIterator,
@@ -301,41 +416,114 @@ impl WebSocketClient {
     }
 
     /// Starts a message written over time; see [`Handle::writer`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// use std::io::Write;
+    /// client.connect(&[])?;
+    /// let mut message = client.writer(wsthread::MessageKind::Text)?;
+    /// write!(message, "{{\"rows\": {}}}", 3)?;
+    /// message.finish()?;
+    /// # Ok(()) }
+    /// ```
     pub fn writer(&self, kind: MessageKind) -> Result<MessageWriter, Error> {
         Ok(MessageWriter::new(self.shared.outbox()?, kind))
     }
 
     /// Sends one raw frame; see [`Handle::send_frame`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// use wsthread::OpCode;
+    /// client.connect(&[])?;
+    /// client.send_frame(OpCode::Binary, &[1, 2], false)?;
+    /// client.send_frame(OpCode::Continue, &[3], true)?; // the server receives [1, 2, 3]
+    /// # Ok(()) }
+    /// ```
     pub fn send_frame(&self, opcode: OpCode, payload: &[u8], fin: bool) -> Result<(), Error> {
         send_frame(&self.shared, opcode, payload, fin)
     }
 
     /// Closes with 1001 Going Away; see [`Handle::disconnect`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// client.connect(&[])?;
+    /// client.send("bye")?;
+    /// client.disconnect()?; // sends "bye" first, then the Close
+    /// assert!(!client.is_open());
+    /// # Ok(()) }
+    /// ```
     pub fn disconnect(&self) -> Result<(), Error> {
         self.shared.disconnect(CloseCode::GOING_AWAY, "")
     }
 
     /// Closes with any code and reason; see [`Handle::disconnect_with`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// use wsthread::CloseCode;
+    /// client.connect(&[])?;
+    /// client.disconnect_with(CloseCode::NORMAL, "job done")?;
+    /// # Ok(()) }
+    /// ```
     pub fn disconnect_with(&self, code: impl Into<CloseCode>, reason: &str) -> Result<(), Error> {
         self.shared.disconnect(code.into(), reason)
     }
 
     /// True while the connection is open (after `connect`, before any Close).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// assert!(!client.is_open()); // not connected yet
+    /// # Ok(()) }
+    /// ```
     pub fn is_open(&self) -> bool {
         self.state() == State::Open
     }
 
     /// The connection's state.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// use wsthread::State;
+    /// assert_eq!(client.state(), State::Closed); // not connected yet
+    /// # Ok(()) }
+    /// ```
     pub fn state(&self) -> State {
         self.shared.status.get()
     }
 
     /// Why the last connection ended; `None` while connected or before the first connect.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// match client.close_info() {
+    ///     Some(info) => println!("the last connection ended: {info}"),
+    ///     None => println!("connected, or never connected"),
+    /// }
+    /// assert!(client.close_info().is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn close_info(&self) -> Option<CloseInfo> {
         self.shared.status.close_info()
     }
 
     /// The options this client was made with.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// assert_eq!(client.options().url().as_str(), "ws://127.0.0.1:9001/");
+    /// # Ok(()) }
+    /// ```
     pub fn options(&self) -> &Options {
         &self.shared.options
     }
@@ -363,6 +551,16 @@ impl Handle {
     }
 
     /// Connects; see [`WebSocketClient::connect`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// let handle = client.handle();
+    /// let dialer = std::thread::spawn(move || handle.connect(&[]));
+    /// let handshake = dialer.join().unwrap()?;
+    /// println!("connected to {}", handshake.peer_addr);
+    /// # Ok(()) }
+    /// ```
     pub fn connect(&self, headers: &[(&str, &str)]) -> Result<Handshake, Error> {
         self.shared()?.connect(headers)
     }
@@ -381,6 +579,21 @@ impl Handle {
     /// Fails with [`Error::NotConnected`] unless the connection is open. A message accepted
     /// here can still fail to leave if the connection breaks first: [`CloseInfo`] counts it,
     /// and the event forms hand it back in [`Event::Unsent`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// client.connect(&[])?;
+    /// let ws = client.handle();
+    /// let worker = std::thread::spawn(move || -> Result<(), wsthread::Error> {
+    ///     for i in 0..10 {
+    ///         ws.send(format!("update {i}"))?;
+    ///     }
+    ///     Ok(())
+    /// });
+    /// worker.join().unwrap()?;
+    /// # Ok(()) }
+    /// ```
     pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
         Ok(self.shared()?.send(message.into(), Wait::Forever)?)
     }
@@ -432,24 +645,60 @@ impl Handle {
 
     /// Bytes queued and not yet written to the socket (frames, headers included), like the
     /// browser's `bufferedAmount`: 0 when nothing waits, or there is no connection.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// let ws = client.handle();
+    /// assert_eq!(ws.buffered_amount(), 0); // nothing queued without a connection
+    /// # Ok(()) }
+    /// ```
     pub fn buffered_amount(&self) -> usize {
         self.shared().map_or(0, |s| s.buffered_amount())
     }
 
     /// The reconnect attempt on its way, while the client waits or dials under
     /// [`Options::reconnect`](crate::Options::reconnect): its number, its delay, and why.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// let ws = client.handle();
+    /// assert!(ws.reconnecting().is_none()); // no reconnect policy, nothing lost
+    /// # Ok(()) }
+    /// ```
     pub fn reconnecting(&self) -> Option<Reconnecting> {
         self.shared().ok()?.reconnecting()
     }
 
-    /// Sends a ping with `payload` (at most 125 bytes). The server's pong is consumed by the
-    /// connection thread. Control frames never wait for room in the queue.
+    /// Sends a ping with `payload` (at most 125 bytes). The server's pong reaches the event
+    /// forms as [`Event::Pong`](crate::Event::Pong) (the `new` callback never sees it), and
+    /// any byte from the server counts as life for the heartbeat. Control frames never wait
+    /// for room in the queue.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// client.connect(&[])?;
+    /// let ws = client.handle();
+    /// ws.ping(b"hb-1")?;
+    /// assert!(matches!(ws.ping(vec![0; 126]), Err(wsthread::Error::PayloadTooLong(126))));
+    /// # Ok(()) }
+    /// ```
     pub fn ping(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
         self.shared()?.queue(OP_PING, &control_payload(payload.into())?, Wait::No)
     }
 
     /// Sends an unsolicited pong with `payload` (at most 125 bytes): a one-way heartbeat.
     /// Pings from the server are answered automatically; there is no need to call this.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// client.connect(&[])?;
+    /// client.handle().pong(b"still here")?;
+    /// # Ok(()) }
+    /// ```
     pub fn pong(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
         self.shared()?.queue(OP_PONG, &control_payload(payload.into())?, Wait::No)
     }
@@ -528,6 +777,19 @@ impl Handle {
     }
 
     /// Closes with 1001 Going Away. See [`disconnect_with`](Self::disconnect_with).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// use std::time::Duration;
+    /// client.connect(&[])?;
+    /// let ws = client.handle();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(Duration::from_secs(60));
+    ///     let _ = ws.disconnect(); // the session's time is up
+    /// });
+    /// # Ok(()) }
+    /// ```
     pub fn disconnect(&self) -> Result<(), Error> {
         self.disconnect_with(CloseCode::GOING_AWAY, "")
     }
@@ -540,6 +802,17 @@ impl Handle {
     /// delivered. From inside the callback it only starts the close and returns at once.
     /// A connect in progress on another thread is stopped: it returns [`Error::Aborted`].
     /// Disconnecting a client that is not connected (or was dropped) does nothing.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// use wsthread::{CloseCode, Error};
+    /// let ws = client.handle();
+    /// // 1006 only reports a connection lost without a Close frame: it is never sent.
+    /// assert!(matches!(ws.disconnect_with(CloseCode::ABNORMAL, ""), Err(Error::InvalidCloseCode(1006))));
+    /// ws.disconnect_with(CloseCode::NORMAL, "done")?; // not connected: does nothing
+    /// # Ok(()) }
+    /// ```
     pub fn disconnect_with(&self, code: impl Into<CloseCode>, reason: &str) -> Result<(), Error> {
         match self.shared.upgrade() {
             Some(shared) => shared.disconnect(code.into(), reason),
@@ -548,17 +821,44 @@ impl Handle {
     }
 
     /// True while the connection is open (after `connect`, before any Close).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// let ws = client.handle();
+    /// assert!(!ws.is_open()); // not connected yet
+    /// # Ok(()) }
+    /// ```
     pub fn is_open(&self) -> bool {
         self.state() == State::Open
     }
 
     /// The connection's state.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// use wsthread::State;
+    /// let ws = client.handle();
+    /// drop(client);
+    /// assert_eq!(ws.state(), State::Closed); // still readable once the client is gone
+    /// # Ok(()) }
+    /// ```
     pub fn state(&self) -> State {
         self.status.get()
     }
 
     /// Why the last connection ended (also once the client is dropped); `None` while
     /// connected or before the first connect.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// let ws = client.handle();
+    /// drop(client);
+    /// assert!(ws.close_info().is_none()); // it never connected
+    /// # Ok(()) }
+    /// ```
     pub fn close_info(&self) -> Option<CloseInfo> {
         self.status.close_info()
     }

@@ -78,6 +78,17 @@ impl MessageWriter {
     /// Fails with [`Error::NotConnected`] when the connection closed meanwhile, and with
     /// [`FrameError::InvalidUtf8`] when a text ends inside a code point (the connection is
     /// then closed with 1011, unless nothing had been sent).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), wsthread::Error> {
+    /// # let client = wsthread::WebSocketClient::new(|_: Option<wsthread::Message>| {}, wsthread::Options::new("ws://127.0.0.1:9001/")?)?;
+    /// use std::io::Write;
+    /// client.connect(&[])?;
+    /// let mut message = client.writer(wsthread::MessageKind::Text)?;
+    /// message.write_all("héllo".as_bytes())?;
+    /// message.finish()?; // dropping the writer would end it too, but without the Result
+    /// # Ok(()) }
+    /// ```
     pub fn finish(mut self) -> Result<(), Error> {
         self.end()
     }

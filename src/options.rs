@@ -612,7 +612,7 @@ fn parse_url(text: &str) -> Result<Url, Error> {
     match url.scheme() {
         "ws" => {}
         "wss" if cfg!(feature = "tls") => {}
-        "wss" => return Err(Error::FeatureNotEnabled { feature: "tls", needed_for: "a wss:// URL" }),
+        "wss" => return Err(Error::FeatureNotEnabled { feature: "tls" }),
         other => return Err(Error::UnsupportedScheme(other.to_owned())),
     }
     match url.host_str() {

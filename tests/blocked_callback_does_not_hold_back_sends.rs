@@ -80,6 +80,7 @@ fn blocked_callback_does_not_hold_back_sends() {
 
 /// Over wss:// the connection thread holds the TLS state; a sender must still not wait
 /// for the callback.
+#[cfg(feature = "tls")]
 #[test]
 fn wss_blocked_callback_does_not_hold_back_sends() {
     use rustls::{ServerConnection, StreamOwned};

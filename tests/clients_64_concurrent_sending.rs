@@ -21,7 +21,7 @@ const MESSAGES: usize = 200;
 fn message(c: usize, i: usize) -> Message {
     let head = format!("c{c}:m{i}:");
     let filler = "x".repeat((c * 31 + i * 17) % 2000);
-    if (c + i) % 2 == 0 {
+    if (c + i).is_multiple_of(2) {
         Message::Text(head + &filler)
     } else {
         Message::Binary((head + &filler).into_bytes())

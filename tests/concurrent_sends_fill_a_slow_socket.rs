@@ -12,10 +12,14 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
+#[cfg(feature = "tls")]
 use rustls::{ServerConnection, StreamOwned};
+#[cfg(feature = "tls")]
 use support::tls::{server_config, TestCa};
 use support::*;
-use wsthread::{Message, Options, RootCerts, WebSocketClient};
+#[cfg(feature = "tls")]
+use wsthread::RootCerts;
+use wsthread::{Message, Options, WebSocketClient};
 
 const THREADS: usize = 6;
 const PER_THREAD: usize = 100;
@@ -186,6 +190,7 @@ fn ws_concurrent_sends_fill_a_slow_socket() {
     send_from_many_threads(client, events, verdict);
 }
 
+#[cfg(feature = "tls")]
 #[test]
 fn wss_concurrent_sends_fill_a_slow_socket() {
     let ca = TestCa::new("wsthread test CA");

@@ -32,7 +32,7 @@ fn open_fds() -> Option<usize> {
 /// One cycle: connect, one echo, and the end (disconnect or drop) with its one `None`.
 fn cycle(n: usize, url: &str, reused: &(WebSocketClient, Events)) {
     let text = format!("cycle {n}");
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         let (client, rx) = reused;
         client.connect(&[]).unwrap();
         client.send(text.as_str()).unwrap();

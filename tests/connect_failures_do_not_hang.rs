@@ -59,6 +59,7 @@ fn silent_server_times_out_during_upgrade() {
     silent_server_times_out("ws");
 }
 
+#[cfg(feature = "tls")]
 #[test]
 fn silent_server_times_out_during_tls_handshake() {
     silent_server_times_out("wss");

@@ -2,6 +2,8 @@
 //! connect with `Error::Handshake`: an unknown or repeated parameter, a window outside 8-15 or
 //! over what we offered, a value where none belongs, or more than one extension.
 
+#![cfg(feature = "deflate")]
+
 mod support;
 
 use support::*;

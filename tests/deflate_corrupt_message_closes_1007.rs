@@ -3,6 +3,8 @@
 //! message undelivered; a text message that inflates to invalid UTF-8 too. Messages before it
 //! are delivered.
 
+#![cfg(feature = "deflate")]
+
 mod support;
 
 use support::*;

@@ -5,15 +5,20 @@
 
 mod support;
 
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::Receiver;
+#[cfg(feature = "tls")]
 use rustls::{ServerConnection, StreamOwned};
+#[cfg(feature = "tls")]
 use support::tls::{server_config, TestCa};
 use support::*;
-use wsthread::{Message, Options, RootCerts, WebSocketClient};
+#[cfg(feature = "tls")]
+use wsthread::RootCerts;
+use wsthread::{Message, Options, WebSocketClient};
 
 /// A server on [::1]:0 for one connection, on a thread of its own; dropping it stops it.
 struct Ipv6Server {
@@ -58,8 +63,11 @@ impl Drop for Ipv6Server {
     }
 }
 
-/// An echo server on [::1], over TLS with `tls`; reports the request's Host header.
-fn echo_server_v6(tls: Option<Arc<rustls::ServerConfig>>) -> (Ipv6Server, Receiver<Option<String>>, Receiver<Seen>) {
+/// An echo server on [::1] that serves over the stream `wrap` makes of the TCP one (TLS or
+/// not); reports the request's Host header.
+fn echo_server_v6<S: Read + Write>(
+    wrap: impl FnOnce(TcpStream) -> S + Send + 'static,
+) -> (Ipv6Server, Receiver<Option<String>>, Receiver<Seen>) {
     let (host_tx, host) = crossbeam_channel::unbounded();
     let (seen_tx, seen) = crossbeam_channel::unbounded();
     let server = Ipv6Server::start(move |tcp| {
@@ -67,18 +75,8 @@ fn echo_server_v6(tls: Option<Arc<rustls::ServerConfig>>) -> (Ipv6Server, Receiv
             let host = req.headers().get("host").map(|v| v.to_str().unwrap_or("?").to_owned());
             host_tx.send(host).unwrap();
         };
-        match tls {
-            None => {
-                if let Some(ws) = accept_inspecting(tcp, |req, _| report_host(req)) {
-                    echo_loop(ws, 0, &seen_tx);
-                }
-            }
-            Some(config) => {
-                let stream = StreamOwned::new(ServerConnection::new(config).unwrap(), tcp);
-                if let Some(ws) = accept_inspecting(stream, |req, _| report_host(req)) {
-                    echo_loop(ws, 0, &seen_tx);
-                }
-            }
+        if let Some(ws) = accept_inspecting(wrap(tcp), |req, _| report_host(req)) {
+            echo_loop(ws, 0, &seen_tx);
         }
     });
     (server, host, seen)
@@ -101,15 +99,18 @@ fn echo_over_ipv6(server: &Ipv6Server, options: Options, host: &Receiver<Option<
 
 #[test]
 fn ws_to_an_ipv6_literal() {
-    let (server, host, seen) = echo_server_v6(None);
+    let (server, host, seen) = echo_server_v6(|tcp| tcp);
     let url = format!("ws://[::1]:{}/", server.addr.port());
     echo_over_ipv6(&server, Options::new(&url).unwrap(), &host, &seen);
 }
 
+#[cfg(feature = "tls")]
 #[test]
 fn wss_to_an_ipv6_literal() {
     let ca = TestCa::new("wsthread IPv6 test CA");
-    let (server, host, seen) = echo_server_v6(Some(server_config(ca.issue(&["::1"]))));
+    let config = server_config(ca.issue(&["::1"]));
+    let (server, host, seen) =
+        echo_server_v6(move |tcp| StreamOwned::new(ServerConnection::new(config).unwrap(), tcp));
     let url = format!("wss://[::1]:{}/", server.addr.port());
     let options = Options::new(&url).unwrap().root_certs(RootCerts::None).add_root_certificate_pem(ca.pem());
     echo_over_ipv6(&server, options, &host, &seen);

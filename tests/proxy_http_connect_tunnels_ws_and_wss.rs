@@ -5,9 +5,12 @@
 
 mod support;
 
+#[cfg(feature = "tls")]
 use support::tls::{wss_echo_server, TestCa};
 use support::*;
-use wsthread::{Options, Proxy, ProxyKind, RootCerts};
+#[cfg(feature = "tls")]
+use wsthread::RootCerts;
+use wsthread::{Options, Proxy, ProxyKind};
 
 #[test]
 fn ws_through_connect_proxy() {
@@ -29,6 +32,7 @@ fn ws_through_connect_proxy() {
     assert!(handshake.timings.total() >= handshake.timings.proxy.unwrap());
 }
 
+#[cfg(feature = "tls")]
 #[test]
 fn wss_through_connect_proxy_with_credentials_is_end_to_end() {
     let ca = TestCa::new("wsthread proxy test CA");

@@ -4,9 +4,12 @@
 
 mod support;
 
+#[cfg(feature = "tls")]
 use support::tls::{wss_echo_server, TestCa};
 use support::*;
-use wsthread::{Options, Proxy, ProxyKind, RootCerts};
+#[cfg(feature = "tls")]
+use wsthread::RootCerts;
+use wsthread::{Options, Proxy, ProxyKind};
 
 #[test]
 fn socks5_sends_the_address_resolved_here() {
@@ -36,6 +39,7 @@ fn socks5h_lets_the_proxy_resolve_and_authenticates() {
     assert_eq!(credentials, Some(("user name".to_owned(), "p:w@d".to_owned())));
 }
 
+#[cfg(feature = "tls")]
 #[test]
 fn wss_through_socks5h_is_end_to_end() {
     let ca = TestCa::new("wsthread socks test CA");

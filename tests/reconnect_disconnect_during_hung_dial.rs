@@ -5,15 +5,23 @@
 
 mod support;
 
+#[cfg(feature = "tls")]
 use std::io::Read;
+#[cfg(feature = "tls")]
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
+#[cfg(feature = "tls")]
+use crossbeam_channel::Sender;
+#[cfg(feature = "tls")]
 use rustls::{ServerConnection, StreamOwned};
+#[cfg(feature = "tls")]
 use support::tls::{server_config, TestCa};
 use support::*;
-use wsthread::{Event, Options, RootCerts, State, WebSocketClient};
+#[cfg(feature = "tls")]
+use wsthread::RootCerts;
+use wsthread::{Event, Options, State, WebSocketClient};
 
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -69,6 +77,7 @@ fn drop_stops_a_dial_waiting_for_the_upgrade() {
 
 /// Connection 0 is wss and ends right after the upgrade; on every later one the server
 /// reads the ClientHello, reports it, and never answers.
+#[cfg(feature = "tls")]
 fn hanging_tls_server(ca: &TestCa) -> (Server, Receiver<()>) {
     let config = server_config(ca.issue(&["127.0.0.1"]));
     let (tx, hung): (Sender<()>, _) = crossbeam_channel::unbounded();
@@ -87,6 +96,7 @@ fn hanging_tls_server(ca: &TestCa) -> (Server, Receiver<()>) {
     (server, hung)
 }
 
+#[cfg(feature = "tls")]
 #[test]
 fn disconnect_stops_a_dial_in_the_tls_handshake() {
     let ca = TestCa::new("wsthread reconnect CA");

@@ -1,7 +1,10 @@
 //! Reconnect over wss://: the connection thread itself dials again (DNS, TCP, TLS with the
-//! platform verifier, the upgrade) on its own stack. A connection killed under the client
+//! build's default roots — the platform verifier by default — and the test CA, the upgrade)
+//! on its own stack. A connection killed under the client
 //! (through the fault-injecting proxy) is followed by `Reconnecting` and a new `Opened`
 //! with TLS, and messages flow again.
+
+#![cfg(feature = "tls")]
 
 mod support;
 

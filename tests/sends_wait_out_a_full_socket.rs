@@ -71,6 +71,7 @@ fn sends_wait_out_a_full_socket() {
 
 /// The same over wss://, where senders never write themselves: the connection thread
 /// encrypts and writes, and waits for the socket to drain in the same way.
+#[cfg(feature = "tls")]
 #[test]
 fn wss_sends_wait_out_a_full_socket() {
     use rustls::{ServerConnection, StreamOwned};

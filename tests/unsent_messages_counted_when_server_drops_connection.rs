@@ -51,6 +51,7 @@ fn unsent_messages_counted_when_server_drops_connection() {
 }
 
 /// The same over wss://, where the connection thread encrypts and writes everything.
+#[cfg(feature = "tls")]
 #[test]
 fn wss_unsent_messages_counted_when_server_drops_connection() {
     use rustls::{ServerConnection, StreamOwned};

@@ -20,10 +20,13 @@ fn unsent_messages_handed_back_in_the_event() {
     let client = WebSocketClient::with_events(callback, options).unwrap();
     client.connect(&[]).unwrap();
     assert!(matches!(next_event(&events), Event::Opened(_)));
+    // Filled until no room comes for 200 ms: the socket's buffers are full too, so what is
+    // queued cannot leave before the server goes (stopping at the first refusal raced the
+    // connection thread, which could still move the whole queue into the socket's buffers).
     let mut sent = Vec::new();
     loop {
         let text = format!("{:08}{}", sent.len(), "x".repeat(4000));
-        match client.try_send(text.clone()) {
+        match client.send_timeout(text.clone(), ms(200)) {
             Ok(()) => sent.push(text),
             Err(_) => break,
         }

@@ -1,6 +1,8 @@
 //! Deflate options outside RFC 7692's ranges are refused by `WebSocketClient::new` with
 //! `Error::InvalidOption` (as unusable TLS input is), before any connect.
 
+#![cfg(feature = "deflate")]
+
 use wsthread::{DeflateOptions, Error, Options, WebSocketClient};
 
 #[test]

@@ -1,6 +1,8 @@
 //! A server that requires a client certificate accepts the one set with
 //! `client_certificate_pem`, and a client without one fails with a TLS error.
 
+#![cfg(feature = "tls")]
+
 mod support;
 
 use std::net::TcpStream;

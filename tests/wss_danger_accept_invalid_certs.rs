@@ -1,6 +1,8 @@
 //! `danger_accept_invalid_certs(true)` connects to a server whose CA is unknown (and whose
 //! certificate names another host), and the connection works.
 
+#![cfg(feature = "tls")]
+
 mod support;
 
 use support::tls::{wss_echo_server, TestCa};

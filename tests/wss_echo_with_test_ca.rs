@@ -1,6 +1,8 @@
 //! wss:// to a server whose certificate comes from a CA made for the test, trusted through
 //! `add_root_certificate_pem` alone: echo works and the handshake reports TLS.
 
+#![cfg(feature = "tls")]
+
 mod support;
 
 use support::tls::{wss_echo_server, TestCa};

@@ -1,7 +1,9 @@
 //! A self-signed server certificate added with `add_root_certificate_pem` is trusted as is
 //! only within its validity period: expired, or not valid yet, it is refused with
-//! `Error::Certificate` saying so, whether or not it is marked as a CA, under either kind of
-//! roots.
+//! `Error::Certificate` saying so, whether or not it is marked as a CA, under each kind of
+//! roots the build has (`None`, and `Platform` and `WebPki` with their features).
+
+#![cfg(feature = "tls")]
 
 mod support;
 
@@ -9,6 +11,15 @@ use support::dated_certs::{self_signed, Period};
 use support::tls::wss_echo_server;
 use support::*;
 use wsthread::{Error, Message, Options, RootCerts, State, WebSocketClient};
+
+/// Each kind of roots this build has: `None` always, `Platform` and `WebPki` with their features.
+const ROOT_KINDS: &[RootCerts] = &[
+    RootCerts::None,
+    #[cfg(feature = "platform-verifier")]
+    RootCerts::Platform,
+    #[cfg(feature = "webpki-roots")]
+    RootCerts::WebPki,
+];
 
 /// Serves a self-signed certificate for localhost valid during `period` and connects to it
 /// with that certificate added as a root, under `roots`.
@@ -37,7 +48,7 @@ fn connect(ca_marked: bool, period: Period, roots: RootCerts) -> Result<(), Erro
 }
 
 fn expect_refused(ca_marked: bool, period: Period, says: &str) {
-    for roots in [RootCerts::None, RootCerts::Platform] {
+    for &roots in ROOT_KINDS {
         let what = format!("{period:?} certificate, CA-marked: {ca_marked}, roots {roots:?}");
         match connect(ca_marked, period, roots) {
             Err(Error::Certificate(e)) => {
@@ -71,7 +82,7 @@ fn not_yet_valid_self_signed_refused() {
 #[test]
 fn current_self_signed_trusted() {
     for ca_marked in [true, false] {
-        for roots in [RootCerts::None, RootCerts::Platform] {
+        for &roots in ROOT_KINDS {
             if let Err(e) = connect(ca_marked, Period::Current, roots) {
                 panic!("current certificate, CA-marked: {ca_marked}, roots {roots:?}: refused: {e}");
             }

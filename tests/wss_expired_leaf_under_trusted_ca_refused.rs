@@ -1,6 +1,9 @@
 //! A server certificate that expired, issued by a CA the client trusts (added with
 //! `add_root_certificate_pem`), is refused with `Error::Certificate` saying it expired, under
-//! either kind of roots; the same CA's current certificate is accepted.
+//! each kind of roots the build has (`None`, and `Platform` and `WebPki` with their features);
+//! the same CA's current certificate is accepted.
+
+#![cfg(feature = "tls")]
 
 mod support;
 
@@ -8,6 +11,15 @@ use support::dated_certs::{DatedCa, Period};
 use support::tls::wss_echo_server;
 use support::*;
 use wsthread::{Error, Options, RootCerts, State, WebSocketClient};
+
+/// Each kind of roots this build has: `None` always, `Platform` and `WebPki` with their features.
+const ROOT_KINDS: &[RootCerts] = &[
+    RootCerts::None,
+    #[cfg(feature = "platform-verifier")]
+    RootCerts::Platform,
+    #[cfg(feature = "webpki-roots")]
+    RootCerts::WebPki,
+];
 
 fn connect(ca: &DatedCa, period: Period, roots: RootCerts) -> Result<(), Error> {
     let (server, _seen) = wss_echo_server(ca.issue(&["127.0.0.1"], period));
@@ -33,7 +45,7 @@ fn connect(ca: &DatedCa, period: Period, roots: RootCerts) -> Result<(), Error> 
 #[test]
 fn expired_leaf_under_trusted_ca_refused() {
     let ca = DatedCa::new("wsthread dated test CA");
-    for roots in [RootCerts::None, RootCerts::Platform] {
+    for &roots in ROOT_KINDS {
         match connect(&ca, Period::Expired, roots) {
             Err(Error::Certificate(e)) => {
                 let text = e.to_string().to_lowercase(); // a platform verifier may say just "Expired"

@@ -2,6 +2,8 @@
 //! `add_root_certificate_pem` is trusted too: a server certificate it issued is accepted, with
 //! no network needed. Without it, the same server is refused.
 
+#![cfg(feature = "platform-verifier")]
+
 mod support;
 
 use support::tls::{wss_echo_server, TestCa};

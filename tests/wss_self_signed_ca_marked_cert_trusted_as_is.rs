@@ -2,6 +2,8 @@
 //! default), added with `add_root_certificate_pem`, is trusted as is for the names it
 //! carries, as OpenSSL-based clients do; for another name it is still refused.
 
+#![cfg(feature = "tls")]
+
 mod support;
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};

@@ -1,6 +1,8 @@
 //! A server certificate from a CA the client does not trust is refused with
 //! `Error::Certificate`.
 
+#![cfg(feature = "tls")]
+
 mod support;
 
 use support::tls::{wss_echo_server, TestCa};

@@ -2,6 +2,8 @@
 //! `Error::Certificate` for its name (the error says which name it is not valid for), even
 //! though its CA is trusted.
 
+#![cfg(feature = "tls")]
+
 mod support;
 
 use support::tls::{wss_echo_server, TestCa};

@@ -318,6 +318,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "deflate")]
     #[test]
     fn deflate_offer_goes_before_the_blank_line_and_the_answer_is_checked_against_it() {
         let mut r = req(&[]);

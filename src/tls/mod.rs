@@ -31,6 +31,6 @@ mod off {
 
     /// Unreachable in practice: `Options::new` refuses `wss://` in this build.
     pub(crate) fn client_config(_: &TlsOptions) -> Result<Config, Error> {
-        Err(Error::FeatureNotEnabled { feature: "tls", needed_for: "a wss:// URL" })
+        Err(Error::FeatureNotEnabled { feature: "tls" })
     }
 }

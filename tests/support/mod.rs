@@ -6,7 +6,8 @@
 //! - `raw`: the server's side driven by hand, raw frames and bytes;
 //! - `violation`: `Violation`, for "the server sends these bytes, the client must close with
 //!   code N and a reason that says why";
-//! - `tls`: a test PKI and wss servers;
+//! - `tls`: a test PKI and wss servers (feature `tls`, like `dated_certs`: they use rustls,
+//!   which a ws://-only build does not have);
 //! - `proxy`: small HTTP CONNECT and SOCKS5 proxies, and what they were asked;
 //! - `faults`: `FaultProxy`, a TCP proxy in front of a test server that stalls, stops
 //!   reading, kills (FIN), resets (RST), trickles bytes or adds latency on demand, and
@@ -27,6 +28,7 @@ mod proxy;
 mod raw;
 mod scripted;
 mod server;
+#[cfg(feature = "tls")]
 pub mod tls;
 mod violation;
 
@@ -45,6 +47,7 @@ pub use violation::*;
 
 pub use tungstenite::Message as WsMessage;
 
+#[cfg(feature = "tls")]
 pub mod dated_certs;
 pub mod hostile;
 

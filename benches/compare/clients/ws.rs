@@ -27,7 +27,7 @@ fn ws_connect(ep: &Endpoint, len: usize, every: u64) -> Res<(WebSocketClient, Re
         move |msg: Option<Message>| match msg {
             Some(Message::Binary(b)) if b.len() == len => {
                 count += 1;
-                if count % every == 0 {
+                if count.is_multiple_of(every) {
                     let _ = tx.send(Event::Count(count));
                 }
             }

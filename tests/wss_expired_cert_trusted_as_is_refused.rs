@@ -8,18 +8,9 @@
 mod support;
 
 use support::dated_certs::{self_signed, Period};
-use support::tls::wss_echo_server;
+use support::tls::{wss_echo_server, ROOT_KINDS};
 use support::*;
 use wsthread::{Error, Message, Options, RootCerts, State, WebSocketClient};
-
-/// Each kind of roots this build has: `None` always, `Platform` and `WebPki` with their features.
-const ROOT_KINDS: &[RootCerts] = &[
-    RootCerts::None,
-    #[cfg(feature = "platform-verifier")]
-    RootCerts::Platform,
-    #[cfg(feature = "webpki-roots")]
-    RootCerts::WebPki,
-];
 
 /// Serves a self-signed certificate for localhost valid during `period` and connects to it
 /// with that certificate added as a root, under `roots`.

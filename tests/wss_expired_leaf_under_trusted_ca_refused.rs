@@ -8,18 +8,9 @@
 mod support;
 
 use support::dated_certs::{DatedCa, Period};
-use support::tls::wss_echo_server;
+use support::tls::{wss_echo_server, ROOT_KINDS};
 use support::*;
 use wsthread::{Error, Options, RootCerts, State, WebSocketClient};
-
-/// Each kind of roots this build has: `None` always, `Platform` and `WebPki` with their features.
-const ROOT_KINDS: &[RootCerts] = &[
-    RootCerts::None,
-    #[cfg(feature = "platform-verifier")]
-    RootCerts::Platform,
-    #[cfg(feature = "webpki-roots")]
-    RootCerts::WebPki,
-];
 
 fn connect(ca: &DatedCa, period: Period, roots: RootCerts) -> Result<(), Error> {
     let (server, _seen) = wss_echo_server(ca.issue(&["127.0.0.1"], period));

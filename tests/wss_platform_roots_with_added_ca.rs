@@ -6,27 +6,13 @@
 
 mod support;
 
-use support::tls::{wss_echo_server, TestCa};
+use support::tls::{echo_with_a_ca_added_to_the_default_roots, wss_echo_server, TestCa};
 use support::*;
-use wsthread::{Error, Message, Options, RootCerts, WebSocketClient};
+use wsthread::{Error, Options, RootCerts, WebSocketClient};
 
 #[test]
 fn platform_roots_with_added_ca_accept_its_certificate() {
-    let ca = TestCa::new("wsthread private CA");
-    let (server, seen) = wss_echo_server(ca.issue(&["localhost", "127.0.0.1"]));
-    let options = Options::new(&server.wss_url("/")).unwrap().add_root_certificate_pem(ca.pem());
-    assert_eq!(options.tls.roots, RootCerts::Platform, "the default roots are the platform's");
-    let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, options).unwrap();
-    let handshake = client.connect(&[]).unwrap();
-    assert!(handshake.tls.is_some());
-    client.send("private CA").unwrap();
-    assert_eq!(next_message(&rx), Message::Text("private CA".into()));
-    client.disconnect().unwrap();
-    expect_end(&rx);
-    assert_eq!(wait_close(&seen).1, Some(1001));
-    drop(client);
-    expect_no_more(&rx);
+    echo_with_a_ca_added_to_the_default_roots(RootCerts::Platform, "private CA");
 }
 
 #[test]

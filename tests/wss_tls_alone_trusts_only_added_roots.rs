@@ -7,30 +7,13 @@
 
 mod support;
 
-use support::tls::{wss_echo_server, TestCa};
+use support::tls::echo_with_a_ca_added_to_the_default_roots;
 use support::*;
-use wsthread::{Error, Message, Options, RootCerts, TlsOptions, WebSocketClient};
+use wsthread::{Error, Options, RootCerts, WebSocketClient};
 
 #[test]
 fn default_roots_are_none_and_an_added_ca_is_trusted() {
-    assert_eq!(RootCerts::default(), RootCerts::None);
-    assert_eq!(TlsOptions::default().roots, RootCerts::None);
-
-    let ca = TestCa::new("wsthread private CA");
-    let (server, seen) = wss_echo_server(ca.issue(&["localhost", "127.0.0.1"]));
-    let options = Options::new(&server.wss_url("/")).unwrap().add_root_certificate_pem(ca.pem());
-    assert_eq!(options.tls.roots, RootCerts::None, "the default roots of a tls-only build");
-    let (callback, rx) = collector();
-    let client = WebSocketClient::new(callback, options).unwrap();
-    let handshake = client.connect(&[]).unwrap();
-    assert!(handshake.tls.is_some());
-    client.send("added CA only").unwrap();
-    assert_eq!(next_message(&rx), Message::Text("added CA only".into()));
-    client.disconnect().unwrap();
-    expect_end(&rx);
-    assert_eq!(wait_close(&seen).1, Some(1001));
-    drop(client);
-    expect_no_more(&rx);
+    echo_with_a_ca_added_to_the_default_roots(RootCerts::None, "added CA only");
 }
 
 #[test]

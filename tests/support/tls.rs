@@ -96,6 +96,15 @@ pub fn server_config(cert: ServerCert) -> Arc<ServerConfig> {
     Arc::new(config)
 }
 
+/// Each kind of roots this build has: `None` always, `Platform` and `WebPki` with their features.
+pub const ROOT_KINDS: &[wsthread::RootCerts] = &[
+    wsthread::RootCerts::None,
+    #[cfg(feature = "platform-verifier")]
+    wsthread::RootCerts::Platform,
+    #[cfg(feature = "webpki-roots")]
+    wsthread::RootCerts::WebPki,
+];
+
 /// A `wss://` echo server presenting `cert`. `Seen::End` is also sent when the TLS or
 /// WebSocket handshake fails.
 pub fn wss_echo_server(cert: ServerCert) -> (Server, Receiver<Seen>) {
@@ -110,4 +119,29 @@ pub fn wss_echo_server(cert: ServerCert) -> (Server, Receiver<Seen>) {
         }
     });
     (server, rx)
+}
+
+/// A `wss://` echo of `text` to a server whose certificate a fresh private CA issued, with
+/// that CA added to the build's default roots, after checking that those roots are
+/// `expected` (in `RootCerts::default()`, `TlsOptions::default()` and `Options::new`); the
+/// client closes with 1001 and the server sees it.
+pub fn echo_with_a_ca_added_to_the_default_roots(expected: wsthread::RootCerts, text: &str) {
+    use wsthread::{Message, Options, TlsOptions, WebSocketClient};
+    assert_eq!(wsthread::RootCerts::default(), expected);
+    assert_eq!(TlsOptions::default().roots, expected);
+    let ca = TestCa::new("wsthread private CA");
+    let (server, seen) = wss_echo_server(ca.issue(&["localhost", "127.0.0.1"]));
+    let options = Options::new(&server.wss_url("/")).unwrap().add_root_certificate_pem(ca.pem());
+    assert_eq!(options.tls.roots, expected, "the default roots of this build");
+    let (callback, rx) = super::collector();
+    let client = WebSocketClient::new(callback, options).unwrap();
+    let handshake = client.connect(&[]).unwrap();
+    assert!(handshake.tls.is_some());
+    client.send(text).unwrap();
+    assert_eq!(super::next_message(&rx), Message::Text(text.into()));
+    client.disconnect().unwrap();
+    super::expect_end(&rx);
+    assert_eq!(super::wait_close(&seen).1, Some(1001));
+    drop(client);
+    super::expect_no_more(&rx);
 }

@@ -20,8 +20,9 @@ pub(crate) type Config = Arc<ClientConfig>;
 pub(crate) fn client_config(opts: &TlsOptions) -> Result<Config, Error> {
     // The ring provider, named explicitly: `ClientConfig::builder()` panics when a build
     // holds both providers or none. rustls 0.23.48 deprecates it for lacking post-quantum
-    // key exchange; it stays our choice (aws-lc-rs needs cmake and more C), and the
-    // `allow` keeps a newer lockfile building with warnings denied.
+    // key exchange; it stays our choice (aws-lc-rs compiles far more C: the slowest build
+    // in the README's build-cost table), and the `allow` keeps a newer lockfile building
+    // with warnings denied.
     #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
